@@ -1,0 +1,102 @@
+"""Costs as values: a name, the per-batch cost and the output-layer error.
+
+A cost works from the output layer's weighted input ``z`` (not its activation
+``a = σ(z)``): that keeps the cross-entropy finite and exact where σ(z) rounds
+to 0 or 1, so no ``nan_to_num`` is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from fnn._checks import choice, non_negative_float, positive_int
+from fnn.activations import sigmoid, sigmoid_prime
+from fnn.params import Array, Params
+
+__all__ = ["COSTS", "Cost", "cross_entropy", "get_cost", "l2_gradient", "l2_penalty", "quadratic"]
+
+
+class Cost(NamedTuple):
+    """``fn(z, y)``: mean over the batch of the per-example cost, as a float.
+    ``delta(z, a, y)``: ∂C_x/∂z per example, shape (m, n_out), for backprop."""
+
+    name: str
+    fn: Callable[[Array, Array], float]
+    delta: Callable[[Array, Array, Array], Array]
+
+
+def _quadratic_fn(z: Array, y: Array) -> float:
+    return float(0.5 * np.sum((sigmoid(z) - y) ** 2) / z.shape[0])
+
+
+def _quadratic_delta(z: Array, a: Array, y: Array) -> Array:
+    return (a - y) * sigmoid_prime(z)
+
+
+def _cross_entropy_fn(z: Array, y: Array) -> float:
+    # -y ln σ(z) - (1-y) ln(1-σ(z)) = max(z, 0) - y z + ln(1 + e^-|z|): no log of 0
+    per_output = np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))
+    return float(np.sum(per_output) / z.shape[0])
+
+
+def _cross_entropy_delta(z: Array, a: Array, y: Array) -> Array:  # noqa: ARG001 (Cost API)
+    return a - y
+
+
+quadratic = Cost("quadratic", _quadratic_fn, _quadratic_delta)
+"""C = ½‖a - y‖², δ = (a - y) ⊙ σ'(z).
+
+>>> quadratic.fn(np.array([[0.0]]), np.array([[1.0]]))
+0.125
+"""
+
+cross_entropy = Cost("cross_entropy", _cross_entropy_fn, _cross_entropy_delta)
+"""C = -Σ [y ln a + (1 - y) ln(1 - a)], δ = a - y.
+
+>>> cross_entropy.fn(np.array([[40.0]]), np.array([[0.0]]))
+40.0
+>>> cross_entropy.fn(np.array([[-1000.0]]), np.array([[1.0]]))
+1000.0
+"""
+
+COSTS: dict[str, Cost] = {c.name: c for c in (quadratic, cross_entropy)}
+
+
+def get_cost(name: str) -> Cost:
+    """Return the cost registered under ``name``.
+
+    >>> get_cost("quadratic").name
+    'quadratic'
+    >>> get_cost("hinge")
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ConfigError: unknown cost 'hinge'; expected one of ['cross_entropy', 'quadratic']
+    """
+    cost: Cost = choice("cost", name, COSTS)
+    return cost
+
+
+def l2_penalty(params: Params, lmbda: float, n: int) -> float:
+    """The L2 term lmbda/(2n) · Σ‖W‖² over weight matrices only (biases are not decayed).
+
+    >>> p = Params(weights=(np.ones((2, 3)),), biases=(np.ones(2),))
+    >>> l2_penalty(p, lmbda=5.0, n=10)
+    1.5
+    """
+    lmbda, n = non_negative_float("lmbda", lmbda), positive_int("n", n)
+    return float(0.5 * lmbda / n * sum(np.vdot(w, w) for w in params.weights))
+
+
+def l2_gradient(params: Params, lmbda: float, n: int) -> Params:
+    """The gradient of ``l2_penalty``: (lmbda/n)·W for weights, zeros for biases.
+
+    >>> p = Params(weights=(np.ones((1, 2)),), biases=(np.ones(1),))
+    >>> l2_gradient(p, lmbda=5.0, n=10).weights[0].tolist()
+    [[0.5, 0.5]]
+    """
+    scale = non_negative_float("lmbda", lmbda) / positive_int("n", n)
+    return Params(weights=tuple(scale * w for w in params.weights),
+                  biases=tuple(np.zeros_like(b) for b in params.biases))
