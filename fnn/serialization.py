@@ -1,0 +1,583 @@
+"""Models as JSON files in network2's layout: pure ``to_dict``/``from_dict``, and the file edges.
+
+A file holds network2's four keys plus fnn's own, one top-level key per line::
+
+    {
+      "format": "fnn.model",
+      "format_version": 1,
+      "sizes": [784, 30, 10],
+      "cost": "CrossEntropyCost",
+      "dtype": "float64",
+      "metadata": {"seed": 0, "versions": {"fnn": "0.1.0", "numpy": "2.1.3", "python": "3.11.7"}},
+      "weights": [[[0.0123, ...], ...], ...],
+      "biases": [[[-0.5], ...], ...]
+    }
+
+``weights[l]`` is a nested ``(n_out, n_in)`` list and ``biases[l]`` a nested ``(n_out, 1)``
+list, as network2's ``save`` writes them, so network2's ``load`` reads fnn's files too.
+Numbers are written with ``repr``, the shortest text that reads back as the same float, so a
+model survives ``load(save(...))`` bit for bit (-0.0, subnormals and float32 values too), and
+the same model always gives the same bytes.
+
+Loading is strict and never evaluates anything: a problem raises ``ModelFormatError`` naming
+the file and the place, e.g. ``model.json: weights[1][3][7]: expected a finite number, got
+true``. ``OSError`` from opening the file (missing file, a directory, no permission) passes
+through unchanged: those are not format problems.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import reprlib
+import secrets
+import stat
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+import fnn
+from fnn.costs import Cost, cross_entropy, quadratic
+from fnn.errors import ConfigError, FnnTypeError, ModelFormatError
+from fnn.params import Array, Params, check_params, sizes_of
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "SUPPORTED_VERSIONS",
+    "Model",
+    "atomic_write_bytes",
+    "from_dict",
+    "load",
+    "read_json",
+    "save",
+    "to_dict",
+]
+
+FORMAT = "fnn.model"
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = (1,)  # what this fnn reads; a newer file names its version in the error
+
+# network2 stores the cost's class name; only these names are ever looked up (no getattr)
+_COST_NAMES = {"CrossEntropyCost": cross_entropy, "QuadraticCost": quadratic}
+_DTYPES: dict[str, np.dtype[Any]] = {"float64": np.dtype(np.float64),
+                                     "float32": np.dtype(np.float32)}
+_FNN_KEYS = ("format", "format_version", "sizes", "cost", "dtype", "metadata", "weights", "biases")
+_NETWORK2_KEYS = ("sizes", "weights", "biases", "cost")
+_PLAIN_NUMBERS = frozenset({float, int})
+_MISSING = object()
+
+
+class Model(NamedTuple):
+    """What a model file holds: ``params``, the ``cost`` trained with, layer ``sizes`` and
+    the caller's ``metadata`` (``{}`` for a network2 file)."""
+
+    params: Params
+    cost: Cost
+    sizes: tuple[int, ...]
+    metadata: dict[str, Any]
+
+
+class _Invalid(Exception):
+    """A problem in a model dict, as ``"location: problem"``; ``from_dict`` adds the source."""
+
+
+# ---------------------------------------------------------------------------- to_dict
+
+
+def to_dict(params: Params, *, cost: Cost, metadata: Mapping[str, Any] | None = None,
+            ) -> dict[str, Any]:
+    """The JSON-ready dict of a model file: network2's keys plus format, dtype and metadata.
+
+    ``params`` must be finite; ``cost`` is ``quadratic`` or ``cross_entropy``; ``metadata``
+    is JSON data with string keys (tuples come back as lists), stored with sorted keys.
+
+    >>> p = Params(weights=(np.array([[0.5, -0.0]]),), biases=(np.array([5e-324]),))
+    >>> d = to_dict(p, cost=quadratic, metadata={"seed": 0})
+    >>> d["sizes"], d["cost"], d["dtype"], d["weights"], d["biases"], d["metadata"]
+    ([2, 1], 'QuadraticCost', 'float64', [[[0.5, -0.0]]], [[[5e-324]]], {'seed': 0})
+    >>> to_dict(p, cost=quadratic, metadata={"eta": float("nan")})
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ConfigError: metadata.eta: expected a finite number, got nan
+    """
+    params = check_params(params)
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "sizes": list(sizes_of(params)),
+        "cost": _cost_name(cost),
+        "dtype": params.weights[0].dtype.name,
+        "metadata": _checked_metadata(metadata),
+        # float32 -> float64 is exact, and a float64's repr reads back as the same float
+        "weights": [w.astype(np.float64).tolist() for w in params.weights],
+        "biases": [b.astype(np.float64).reshape(-1, 1).tolist() for b in params.biases],
+    }
+
+
+def _cost_name(cost: Any) -> str:
+    if not isinstance(cost, Cost):
+        raise FnnTypeError(f"cost must be an fnn Cost such as fnn.cross_entropy, got {cost!r}")
+    names = [name for name, known in _COST_NAMES.items() if known == cost]
+    if not names:
+        raise ConfigError(f"cost {cost.name!r} cannot be saved; a model file stores one of "
+                          f"{sorted(c.name for c in _COST_NAMES.values())}")
+    return names[0]
+
+
+def _checked_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise FnnTypeError(f"metadata must be a dict of JSON data, got {type(metadata).__name__}")
+    try:
+        return _json_copy(metadata, "metadata")
+    except _Invalid as problem:
+        raise ConfigError(str(problem)) from None
+
+
+def _json_copy(mapping: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A fresh copy with sorted keys and lists: exactly what reading the file gives back."""
+    try:
+        problem = _json_problem(dict(mapping), where)
+        if problem is None:
+            copy: dict[str, Any] = json.loads(json.dumps(dict(mapping), sort_keys=True))
+            return copy
+    except RecursionError:
+        problem = f"{where}: nested too deeply"
+    raise _Invalid(problem)
+
+
+def _json_problem(value: Any, where: str, parents: frozenset[int] = frozenset()) -> str | None:
+    """The first part of ``value`` JSON cannot store exactly, as ``"where: problem"``."""
+    if value is None or isinstance(value, str | int):  # bool is an int
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where}: expected a finite number, got {value!r}"
+    if id(value) in parents:
+        return f"{where}: contains itself"
+    if isinstance(value, list | tuple):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    elif isinstance(value, dict):
+        key = next((k for k in value if not isinstance(k, str)), _MISSING)
+        if key is not _MISSING:
+            return f"{where}: keys must be strings, got {key!r}"
+        items = [(_key_path(where, k), v) for k, v in value.items()]
+    else:
+        return (f"{where}: expected JSON data (dict, list, str, int, float, bool or None), "
+                f"got {type(value).__name__}")
+    inside = parents | {id(value)}
+    for item_where, item in items:
+        if (problem := _json_problem(item, item_where, inside)) is not None:
+            return problem
+    return None
+
+
+def _key_path(where: str, key: str) -> str:
+    if key.isidentifier():
+        return f"{where}.{key}" if where else key
+    return f"{where}[{json.dumps(key)}]"
+
+
+# -------------------------------------------------------------------------- from_dict
+
+
+def from_dict(data: Any, *, source: str = "<dict>") -> Model:
+    """The model in ``data``, an fnn model dict or network2's plain four-key one.
+
+    Everything is checked; a problem raises ``ModelFormatError`` as
+    ``"{source}: {location}: {problem}"``. A network2 dict has dtype float64 and no metadata.
+
+    >>> net2 = {"sizes": [2, 1], "weights": [[[0.5, -0.25]]], "biases": [[[0.125]]],
+    ...         "cost": "QuadraticCost"}
+    >>> m = from_dict(net2)
+    >>> m.sizes, m.cost.name, m.params.weights[0].tolist(), m.params.biases[0].tolist()
+    ((2, 1), 'quadratic', [[0.5, -0.25]], [0.125])
+    >>> from_dict({**net2, "weights": [[[0.5, True]]]}, source="model.json")
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ModelFormatError: model.json: weights[0][0][1]: expected a finite number, got true
+    """
+    try:
+        return _model(data)
+    except _Invalid as problem:
+        raise ModelFormatError(f"{source}: {problem}") from None
+
+
+def _model(data: Any) -> Model:
+    if not isinstance(data, dict):
+        raise _Invalid(f"top level: expected a JSON object, got {_describe(data)}")
+    dtype, metadata = _header(data)
+    sizes = _sizes(data["sizes"])
+    cost = _cost(data["cost"])
+    layers = list(pairwise(sizes))
+    weights = _matrices(data["weights"], "weights", [(o, i) for i, o in layers], sizes, dtype)
+    biases = _matrices(data["biases"], "biases", [(o, 1) for _, o in layers], sizes, dtype)
+    params = Params(weights=weights, biases=tuple(b.reshape(-1) for b in biases))
+    return Model(params=params, cost=cost, sizes=sizes, metadata=metadata)
+
+
+def _header(data: dict[str, Any]) -> tuple[np.dtype[Any], dict[str, Any]]:
+    """The dtype and metadata, after checking format, version and keys."""
+    if "format" not in data:  # network2's plain layout
+        _check_keys(data, _NETWORK2_KEYS, "a network2 model (no 'format' key)")
+        return _DTYPES["float64"], {}
+    if data["format"] != FORMAT:
+        raise _Invalid(f"format: expected {json.dumps(FORMAT)}, got {_show(data['format'])}")
+    version = data.get("format_version", _MISSING)
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
+        shown = "nothing" if version is _MISSING else _show(version)
+        raise _Invalid(f"format_version: this fnn reads versions {list(SUPPORTED_VERSIONS)}, "
+                       f"got {shown}")
+    _check_keys(data, _FNN_KEYS, f"an fnn model (format_version {version})")
+    return _dtype(data["dtype"]), _metadata(data["metadata"])
+
+
+def _check_keys(data: dict[str, Any], expected: tuple[str, ...], kind: str) -> None:
+    missing = [k for k in expected if k not in data]
+    if missing:
+        raise _Invalid(f"top level: missing key {_show(missing[0])} of {kind}")
+    extra = sorted((k for k in data if k not in expected), key=str)
+    if extra:
+        raise _Invalid(f"top level: unexpected key {_show(extra[0])} in {kind}; "
+                       f"expected keys {list(expected)}")
+
+
+def _dtype(value: Any) -> np.dtype[Any]:
+    if not isinstance(value, str) or value not in _DTYPES:
+        raise _Invalid(f"dtype: expected one of {sorted(_DTYPES)}, got {_show(value)}")
+    return _DTYPES[value]
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Invalid(f"metadata: expected a JSON object, got {_describe(value)}")
+    return _json_copy(value, "metadata")
+
+
+def _sizes(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple):
+        raise _Invalid(f"sizes: expected a list of ints such as [784, 30, 10], got {_show(value)}")
+    if len(value) < 2:
+        raise _Invalid(f"sizes: expected an input and an output layer, got {_show(value)}")
+    for i, size in enumerate(value):
+        if type(size) is not int or size < 1:
+            raise _Invalid(f"sizes[{i}]: expected an int >= 1, got {_show(size)}")
+    return tuple(value)
+
+
+def _cost(value: Any) -> Cost:
+    if not isinstance(value, str) or value not in _COST_NAMES:
+        raise _Invalid(f"cost: expected one of {sorted(_COST_NAMES)}, got {_show(value)}")
+    return _COST_NAMES[value]
+
+
+def _matrices(value: Any, where: str, shapes: list[tuple[int, int]], sizes: tuple[int, ...],
+              dtype: np.dtype[Any]) -> tuple[Array, ...]:
+    if not isinstance(value, list | tuple) or len(value) != len(shapes):
+        raise _Invalid(f"{where}: expected a list of {len(shapes)} matrices for sizes "
+                       f"{list(sizes)}, got {_describe(value)}")
+    return tuple(_matrix(m, f"{where}[{l}]", shape, sizes, dtype)
+                 for l, (m, shape) in enumerate(zip(value, shapes)))
+
+
+def _matrix(value: Any, where: str, shape: tuple[int, int], sizes: tuple[int, ...],
+            dtype: np.dtype[Any]) -> Array:
+    """One (n_out, n_in) matrix: structure by walking lists, values in one vectorized pass."""
+    n_rows, n_cols = shape
+    if not isinstance(value, list | tuple) or len(value) != n_rows:
+        raise _Invalid(f"{where}: expected a {n_rows} x {n_cols} matrix (a list of {n_rows} "
+                       f"rows) for sizes {list(sizes)}, got {_describe(value)}")
+    for i, row in enumerate(value):
+        if not isinstance(row, list | tuple) or len(row) != n_cols:
+            numbers = "1 number" if n_cols == 1 else f"{n_cols} numbers"
+            raise _Invalid(f"{where}[{i}]: expected a list of {numbers} for sizes "
+                           f"{list(sizes)}, got {_describe(row)}")
+    if not all(set(map(type, row)) <= _PLAIN_NUMBERS for row in value):
+        _check_numbers(value, where)  # the slow walk only when some entry is not a float or int
+    return _array(value, where, dtype)
+
+
+def _check_numbers(rows: Sequence[Any], where: str) -> None:
+    for i, row in enumerate(rows):
+        for j, x in enumerate(row):
+            if isinstance(x, bool) or not isinstance(x, int | float):
+                raise _Invalid(f"{where}[{i}][{j}]: expected a finite number, got {_show(x)}")
+
+
+def _array(rows: Sequence[Any], where: str, dtype: np.dtype[Any]) -> Array:
+    try:
+        with np.errstate(over="ignore"):  # a float32 overflow becomes inf, refused below
+            array = np.array(rows, dtype=np.float64).astype(dtype)
+    except OverflowError:  # an int beyond the float64 range
+        i, j = next((i, j) for i, row in enumerate(rows)
+                    for j, x in enumerate(row) if not _fits_float64(x))
+    else:
+        bad = np.argwhere(~np.isfinite(array))
+        if not bad.size:
+            return array
+        i, j = (int(k) for k in bad[0])
+    within = "" if dtype == np.float64 else f" within the {dtype.name} range"
+    raise _Invalid(f"{where}[{i}][{j}]: expected a finite number{within}, "
+                   f"got {_show(rows[i][j])}")
+
+
+def _fits_float64(x: float) -> bool:
+    try:
+        float(x)
+    except OverflowError:
+        return False
+    return True
+
+
+def _show(value: Any) -> str:
+    """``value`` spelled as in JSON (``true``, ``null``, ``"0.5"``), cut to 60 characters."""
+    if isinstance(value, _Bad):
+        return value.token
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = reprlib.repr(value)  # bounded depth and length, whatever the value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return _show(value)
+
+
+# ------------------------------------------------------------------------ strict JSON
+
+
+class _Bad:
+    """Stands in for a literal JSON may hold but fnn refuses (NaN, Infinity, 1e400)."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+
+def read_json(path: str | os.PathLike[str], *, what: str = "model") -> Any:
+    """The JSON value in the file at ``path``, read strictly.
+
+    Refused with a ``ModelFormatError`` naming the file (and the place, where there is one):
+    an empty, truncated or non-UTF-8 file, ``NaN``/``Infinity``/``-Infinity``, numbers that
+    overflow to infinity (``1e400``) and duplicate keys. ``what`` names the kind of file in
+    messages. ``OSError`` (missing file, a directory) passes through unchanged.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = atomic_write_bytes(pathlib.Path(d) / "c.json", b'{"eta": [0.5, 1e400]}')
+    ...     read_json(path, what="checkpoint")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ModelFormatError: .../c.json: eta[1]: expected a finite number, got 1e400
+    """
+    path = Path(path)
+    return _parse_json(path.read_bytes(), source=str(path), what=what)
+
+
+def _parse_json(data: bytes, *, source: str, what: str) -> Any:
+    if not data:
+        raise ModelFormatError(f"{source}: empty file; expected a JSON {what} file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelFormatError(f"{source}: byte {e.start}: not UTF-8 ({e.reason}); "
+                               f"a {what} file is UTF-8 JSON") from None
+    refused: list[tuple[object, str]] = []  # (the value standing in, what is wrong there)
+    value = _loads(text, source, refused)
+    if refused:
+        # a value a duplicate key overwrote is gone; the duplicate itself is always reported
+        places = _places(value, {id(target) for target, _ in refused})
+        where, problem = next((places[id(t)], p) for t, p in refused if id(t) in places)
+        raise ModelFormatError(f"{source}: {where}: {problem}")
+    return value
+
+
+def _loads(text: str, source: str, refused: list[tuple[object, str]]) -> Any:
+    def constant(token: str) -> _Bad:
+        bad = _Bad(token)
+        refused.append((bad, f"expected a finite number, got {token}"))
+        return bad
+
+    def number(literal: str) -> float | _Bad:
+        x = float(literal)
+        return x if math.isfinite(x) else constant(literal)
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) < len(pairs):
+            refused.append((obj, f"duplicate key {json.dumps(_first_duplicate(pairs))}"))
+        return obj
+
+    try:
+        return json.loads(text, parse_constant=constant, parse_float=number,
+                          object_pairs_hook=unique)
+    except json.JSONDecodeError as e:
+        raise ModelFormatError(f"{source}: {_decode_problem(text, e)}") from None
+    except RecursionError:
+        raise ModelFormatError(f"{source}: lists or objects nested too deeply") from None
+    except ValueError as e:  # the only other: an int longer than sys.get_int_max_str_digits()
+        raise ModelFormatError(f"{source}: a number has too many digits: {e}") from None
+
+
+def _first_duplicate(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    raise AssertionError("called only when there is a duplicate")
+
+
+def _decode_problem(text: str, e: json.JSONDecodeError) -> str:
+    if not text[e.pos:].strip():
+        return f"line {e.lineno} column {e.colno}: unexpected end of file (truncated?)"
+    if e.msg.startswith("Unterminated string"):  # no closing quote before the end
+        return (f"line {e.lineno} column {e.colno}: unexpected end of file inside a string "
+                "(truncated?)")
+    return f"line {e.lineno} column {e.colno}: {e.msg}"
+
+
+def _places(root: Any, targets: set[int]) -> dict[int, str]:
+    """Where each value whose id is in ``targets`` sits inside ``root``, e.g. ``weights[1][3]``."""
+    places: dict[int, str] = {}
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack:
+        value, where = stack.pop()
+        if id(value) in targets:
+            places[id(value)] = where or "top level"
+        if isinstance(value, dict):
+            stack.extend((v, _key_path(where, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
+    return places
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def save(path: str | os.PathLike[str], params: Params, *, cost: Cost,
+         metadata: Mapping[str, Any] | None = None) -> Path:
+    """Write the model atomically to ``path`` and return it as a ``Path``.
+
+    Everything is checked before any file is opened (non-finite params or metadata JSON
+    cannot hold raise ``ConfigError``). ``metadata["versions"]`` is set to the fnn, NumPy and
+    Python versions writing the file. See ``atomic_write_bytes`` for what a failure leaves.
+
+    >>> import tempfile, pathlib
+    >>> from fnn.params import init_params
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = save(pathlib.Path(d) / "net.json", init_params([3, 2], seed=0),
+    ...                 cost=cross_entropy, metadata={"seed": 0})
+    ...     model = load(path)
+    >>> model.sizes, model.cost.name, model.metadata["seed"], sorted(model.metadata["versions"])
+    ((3, 2), 'cross_entropy', 0, ['fnn', 'numpy', 'python'])
+    """
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise FnnTypeError(f"metadata must be a dict of JSON data, got {type(metadata).__name__}")
+    stamped = {**(metadata or {}), "versions": _versions()}
+    return atomic_write_bytes(path, _encode(to_dict(params, cost=cost, metadata=stamped)))
+
+
+def _versions() -> dict[str, str]:
+    return {"fnn": fnn.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def _encode(data: dict[str, Any]) -> bytes:
+    """One top-level key per line in a fixed order; values compact, numbers as ``repr``."""
+    lines = (f"  {json.dumps(key)}: {json.dumps(data[key], allow_nan=False, sort_keys=True)}"
+             for key in _FNN_KEYS)
+    return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
+
+
+def load(path: str | os.PathLike[str]) -> Model:
+    """The model in the file at ``path`` (an fnn file or network2's four-key one).
+
+    A bad file raises ``ModelFormatError`` naming the file and the place; ``OSError`` from
+    opening it (missing file, a directory) passes through unchanged.
+
+    >>> load("no/such/model.json")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: [Errno 2] No such file or directory: 'no/such/model.json'
+    """
+    path = Path(path)
+    return from_dict(read_json(path, what="model"), source=str(path))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Replace the file at ``path`` with ``data`` all at once, and return ``path`` as a Path.
+
+    The bytes go to a temporary ``.{name}.*.tmp`` in the same directory, are flushed to disk
+    (``os.fsync``) and renamed over ``path`` (``os.replace``); then the directory is synced,
+    best effort. If anything fails the old file is untouched, the temporary file is removed
+    and the original exception propagates. A replaced file keeps its permission bits; a new
+    one gets ``0o666``; both less the umask, as ``open`` would.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = atomic_write_bytes(pathlib.Path(d) / "a.txt", b"old")
+    ...     path = atomic_write_bytes(path, b"new")
+    ...     path.read_bytes(), sorted(p.name for p in path.parent.iterdir())
+    (b'new', ['a.txt'])
+    """
+    if not isinstance(data, bytes):
+        raise FnnTypeError(f"data must be bytes, got {type(data).__name__}")
+    target = Path(path)
+    fd, temp = _open_temp(target)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        temp.replace(target)  # os.replace: atomic, and overwrites on every platform
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    _fsync_directory(target.parent)
+    return target
+
+
+def _open_temp(target: Path) -> tuple[int, Path]:
+    # os.open with a mode (not mkstemp's fixed 0o600) lets the umask apply as for open()
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode) & 0o777
+    except OSError:
+        mode = 0o666
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        with contextlib.suppress(FileExistsError):
+            return os.open(temp, flags, mode), temp
+    raise FileExistsError(f"no free temporary name next to {target}")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fsync_directory(directory: Path) -> None:
+    # makes the rename itself durable; not every platform can open a directory
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,515 @@
+from __future__ import annotations
+
+import errno
+import json
+import os
+import platform
+import re
+import stat
+import time
+from itertools import pairwise
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fnn
+from fnn.costs import COSTS, Cost, cross_entropy, quadratic
+from fnn.errors import ConfigError, FnnTypeError, ModelFormatError
+from fnn.params import Params, init_params, sizes_of, tree_equal
+from fnn.serialization import (
+    FORMAT,
+    FORMAT_VERSION,
+    Model,
+    atomic_write_bytes,
+    from_dict,
+    load,
+    read_json,
+    save,
+    to_dict,
+)
+
+F64_MAX = float(np.finfo(np.float64).max)  # 1.7976931348623157e308
+F32_MAX = float(np.finfo(np.float32).max)  # 3.4028234663852886e38
+F32_TINY = float(np.float32(1.4e-45))  # the smallest float32 subnormal
+
+
+@st.composite
+def models(draw: st.DrawFn, width: int) -> Params:
+    """Params for 2-4 layers of width 1-6, any finite value of that width (-0.0, subnormals,
+    the largest magnitudes included)."""
+    sizes = draw(st.lists(st.integers(1, 6), min_size=2, max_size=4))
+    dtype = np.float64 if width == 64 else np.float32
+    values = st.floats(allow_nan=False, allow_infinity=False, width=width)
+    weights = tuple(draw(hnp.arrays(dtype, (n_out, n_in), elements=values))
+                    for n_in, n_out in pairwise(sizes))
+    biases = tuple(draw(hnp.arrays(dtype, (n_out,), elements=values)) for n_out in sizes[1:])
+    return Params(weights, biases)
+
+
+def exact(values: list[float], dtype: type = np.float64) -> Params:
+    """A one-layer net holding ``values`` as its single weight row (and the first as bias)."""
+    return Params(weights=(np.array([values], dtype=dtype),),
+                  biases=(np.array(values[:1], dtype=dtype),))
+
+
+# ------------------------------------------------------------------------- round trips
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("round_trip")
+
+
+@pytest.mark.parametrize("width", [64, 32])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_save_then_load_gives_the_same_bits(folder, width, data):
+    params = data.draw(models(width))
+    cost = data.draw(st.sampled_from(list(COSTS.values())))
+    path = save(folder / f"net{width}.json", params, cost=cost, metadata={"w": width})
+    again = save(folder / f"again{width}.json", params, cost=cost, metadata={"w": width})
+    assert path.read_bytes() == again.read_bytes()
+    model = load(path)
+    assert tree_equal(model.params, params)
+    assert model.cost is cost
+    assert model.sizes == sizes_of(params)
+    assert model.metadata["w"] == width
+    assert tree_equal(from_dict(to_dict(params, cost=cost)).params, params)
+
+
+def test_extreme_float64_values_are_written_exactly(tmp_path):
+    values = [-0.0, 0.0, 5e-324, -5e-324, 2.2250738585072014e-308, F64_MAX, -F64_MAX, 0.1, 1 / 3]
+    params = exact(values)
+    path = save(tmp_path / "m.json", params, cost=quadratic)
+    text = path.read_text()
+    assert '"weights": [[[-0.0, 0.0, 5e-324, -5e-324, 2.2250738585072014e-308, ' \
+           '1.7976931348623157e+308, -1.7976931348623157e+308, 0.1, 0.3333333333333333]]]' in text
+    assert '"biases": [[[-0.0]]]' in text
+    loaded = load(path).params
+    assert tree_equal(loaded, params)
+    assert np.signbit(loaded.biases[0][0])  # -0.0 stays negative
+
+
+def test_float32_values_round_trip_through_their_exact_float64_value(tmp_path):
+    values = [-0.0, F32_TINY, F32_MAX, -F32_MAX, float(np.float32(0.1))]
+    params = exact(values, np.float32)
+    path = save(tmp_path / "m.json", params, cost=cross_entropy)
+    assert '"dtype": "float32"' in path.read_text()
+    assert '0.10000000149011612' in path.read_text()  # float32(0.1) exactly, in float64 digits
+    loaded = load(path).params
+    assert loaded.weights[0].dtype == np.float32
+    assert tree_equal(loaded, params)
+
+
+def test_the_same_model_always_gives_the_same_bytes(tmp_path):
+    params = init_params([5, 4, 3], seed=7)
+    a = save(tmp_path / "a.json", params, cost=cross_entropy, metadata={"b": [1, 2], "a": 0.5})
+    b = save(tmp_path / "b.json", params, cost=cross_entropy, metadata={"a": 0.5, "b": (1, 2)})
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes().endswith(b"}\n")
+    assert to_dict(params, cost=cross_entropy) == to_dict(params, cost=cross_entropy)
+    lines = a.read_text().splitlines()
+    assert [line.split(":")[0].strip() for line in lines[1:-1]] == [
+        '"format"', '"format_version"', '"sizes"', '"cost"', '"dtype"', '"metadata"',
+        '"weights"', '"biases"']
+
+
+def test_to_dict_layout_and_metadata_copy():
+    params = exact([0.5, -0.25])
+    meta = {"seed": 3, "layers": (30, 10), "note": "é"}
+    d = to_dict(params, cost=quadratic, metadata=meta)
+    assert d == {"format": "fnn.model", "format_version": 1, "sizes": [2, 1],
+                 "cost": "QuadraticCost", "dtype": "float64",
+                 "metadata": {"layers": [30, 10], "note": "é", "seed": 3},
+                 "weights": [[[0.5, -0.25]]], "biases": [[[0.5]]]}
+    assert (FORMAT, FORMAT_VERSION) == ("fnn.model", 1)
+    d["metadata"]["seed"] = 99
+    assert meta["seed"] == 3  # the dict holds a copy
+    model = from_dict(d)
+    assert model == Model(model.params, quadratic, (2, 1), {"layers": [30, 10], "note": "é",
+                                                            "seed": 99})
+    assert tree_equal(model.params, params)
+
+
+def test_save_records_versions_and_keeps_the_callers_metadata(tmp_path):
+    path = save(tmp_path / "m.json", exact([1.0]), cost=quadratic,
+                metadata={"seed": 1, "eta": 0.5, "versions": "mine"})
+    meta = load(path).metadata
+    assert meta["seed"] == 1 and meta["eta"] == 0.5
+    assert meta["versions"] == {"fnn": fnn.__version__, "numpy": np.__version__,
+                                "python": platform.python_version()}
+
+
+def test_load_of_a_784_100_10_model_is_quick(tmp_path):
+    params = init_params([784, 100, 10], seed=0)
+    path = save(tmp_path / "big.json", params, cost=cross_entropy)
+    start = time.perf_counter()
+    model = load(path)
+    assert time.perf_counter() - start < 1.0  # about 0.06 s on a laptop
+    assert tree_equal(model.params, params)
+
+
+# ---------------------------------------------------------------------- network2 files
+
+
+def test_a_hand_written_network2_file_loads(tmp_path):
+    path = tmp_path / "network2.json"
+    path.write_text(
+        '{"sizes": [2, 3, 1], '
+        '"weights": [[[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], [[0.7, -0.8, 0.9]]], '
+        '"biases": [[[0.01], [0.02], [-0.03]], [[1.5]]], '
+        '"cost": "CrossEntropyCost"}')
+    model = load(path)
+    assert model.sizes == (2, 3, 1)
+    assert model.cost is cross_entropy
+    assert model.metadata == {}
+    assert model.params.weights[0].tolist() == [[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]]
+    assert model.params.weights[1].tolist() == [[0.7, -0.8, 0.9]]
+    assert model.params.biases[0].tolist() == [0.01, 0.02, -0.03]
+    assert model.params.biases[1].tolist() == [1.5]
+    assert all(a.dtype == np.float64 for a in (*model.params.weights, *model.params.biases))
+
+
+def test_network2s_loader_reads_an_fnn_file(tmp_path):
+    params = init_params([4, 3, 2], seed=11)
+    path = save(tmp_path / "fnn.json", params, cost=cross_entropy, metadata={"seed": 11})
+    # network2.load: json.load, getattr(module, data["cost"]), np.array of each list
+    with path.open() as f:
+        data = json.load(f)
+    weights = [np.array(w) for w in data["weights"]]
+    biases = [np.array(b) for b in data["biases"]]
+    assert data["sizes"] == [4, 3, 2]
+    assert data["cost"] == "CrossEntropyCost"
+    assert [w.shape for w in weights] == [(3, 4), (2, 3)]
+    assert [b.shape for b in biases] == [(3, 1), (2, 1)]
+    for mine, theirs in zip((*params.weights, *params.biases), (*weights, *biases), strict=True):
+        assert theirs.dtype == np.float64
+        assert theirs.reshape(mine.shape).tobytes() == mine.tobytes()  # bit for bit
+
+
+# ------------------------------------------------------------------------- bad files
+
+
+def doc(**raw: str | None) -> str:
+    """A valid one-layer fnn file with some top-level values replaced by raw JSON text."""
+    fields: dict[str, str | None] = {
+        "format": '"fnn.model"', "format_version": "1", "sizes": "[2, 1]",
+        "cost": '"QuadraticCost"', "dtype": '"float64"', "metadata": '{"seed": 0}',
+        "weights": "[[[0.5, -0.25]]]", "biases": "[[[0.125]]]"} | raw
+    return "{" + ", ".join(f'"{k}": {v}' for k, v in fields.items() if v is not None) + "}"
+
+
+NETWORK2 = '{"sizes": [2, 1], "weights": [[[0.5, -0.25]]], "biases": [[[0.125]]], ' \
+           '"cost": "QuadraticCost"}'
+BIG_INT = "1" + "0" * 400
+
+BAD_FILES = [
+    ("nan", doc(weights="[[[NaN, 0.5]]]"), "weights[0][0][0]: expected a finite number, got NaN"),
+    ("infinity", doc(biases="[[[Infinity]]]"),
+     "biases[0][0][0]: expected a finite number, got Infinity"),
+    ("minus-infinity", doc(weights="[[[0.5, -Infinity]]]"),
+     "weights[0][0][1]: expected a finite number, got -Infinity"),
+    ("overflow", doc(weights="[[[0.5, 1e400]]]"),
+     "weights[0][0][1]: expected a finite number, got 1e400"),
+    ("huge-int", doc(weights=f"[[[0.5, {BIG_INT}]]]"),
+     "weights[0][0][1]: expected a finite number, got 1000000"),
+    ("float32-overflow", doc(dtype='"float32"', weights="[[[1e39, 0.5]]]"),
+     "weights[0][0][0]: expected a finite number within the float32 range, got 1e+39"),
+    ("true", doc(weights="[[[0.5, true]]]"),
+     "weights[0][0][1]: expected a finite number, got true"),
+    ("string", doc(weights='[[["0.5", 1]]]'),
+     'weights[0][0][0]: expected a finite number, got "0.5"'),
+    ("null", doc(biases="[[[null]]]"), "biases[0][0][0]: expected a finite number, got null"),
+    ("bias-not-in-a-list", doc(biases="[[0.125]]"),
+     "biases[0][0]: expected a list of 1 number for sizes [2, 1], got 0.125"),
+    ("ragged", doc(sizes="[2, 2]", weights="[[[0.5, 0.25], [0.5]]]", biases="[[[0], [0]]]"),
+     "weights[0][1]: expected a list of 2 numbers for sizes [2, 2], got a list of 1"),
+    ("rows-vs-sizes", doc(sizes="[2, 2]", biases="[[[0], [0]]]"),
+     "weights[0]: expected a 2 x 2 matrix (a list of 2 rows) for sizes [2, 2], got a list of 1"),
+    ("columns-vs-sizes", doc(sizes="[3, 1]"),
+     "weights[0][0]: expected a list of 3 numbers for sizes [3, 1], got a list of 2"),
+    ("layers-vs-sizes", doc(sizes="[2, 1, 1]"),
+     "weights: expected a list of 2 matrices for sizes [2, 1, 1], got a list of 1"),
+    ("weights-not-a-list", doc(weights='{"0": []}'),
+     "weights: expected a list of 1 matrices for sizes [2, 1], got an object"),
+    ("one-size", doc(sizes="[784]"),
+     "sizes: expected an input and an output layer, got [784]"),
+    ("no-sizes", doc(sizes="[]"), "sizes: expected an input and an output layer, got []"),
+    ("zero-size", doc(sizes="[3, 0]"), "sizes[1]: expected an int >= 1, got 0"),
+    ("float-size", doc(sizes="[3, 2.5]"), "sizes[1]: expected an int >= 1, got 2.5"),
+    ("bool-size", doc(sizes="[true, 1]"), "sizes[0]: expected an int >= 1, got true"),
+    ("string-sizes", doc(sizes='"3,2"'),
+     'sizes: expected a list of ints such as [784, 30, 10], got "3,2"'),
+    ("unknown-cost", doc(cost='"HingeCost"'),
+     "cost: expected one of ['CrossEntropyCost', 'QuadraticCost'], got \"HingeCost\""),
+    ("fnn-cost-name", doc(cost='"cross_entropy"'),
+     "cost: expected one of ['CrossEntropyCost', 'QuadraticCost'], got \"cross_entropy\""),
+    ("future-version", doc(format_version="2"),
+     "format_version: this fnn reads versions [1], got 2"),
+    ("bool-version", doc(format_version="true"),
+     "format_version: this fnn reads versions [1], got true"),
+    ("no-version", doc(format_version=None),
+     "format_version: this fnn reads versions [1], got nothing"),
+    ("other-format", doc(format='"other"'), 'format: expected "fnn.model", got "other"'),
+    ("float16", doc(dtype='"float16"'),
+     "dtype: expected one of ['float32', 'float64'], got \"float16\""),
+    ("metadata-list", doc(metadata="[]"), "metadata: expected a JSON object, got a list of 0"),
+    ("missing-key", doc(dtype=None), 'top level: missing key "dtype" of an fnn model'),
+    ("extra-key", doc(extra="1"), 'top level: unexpected key "extra" in an fnn model'),
+    ("network2-missing-key", NETWORK2.replace('"biases": [[[0.125]]], ', ""),
+     'top level: missing key "biases" of a network2 model'),
+    ("network2-extra-key", NETWORK2.replace("{", '{"dtype": "float64", '),
+     'top level: unexpected key "dtype" in a network2 model'),
+    ("duplicate-key", NETWORK2.replace("{", '{"cost": "CrossEntropyCost", '),
+     'top level: duplicate key "cost"'),
+    ("duplicate-drops-a-nan", NETWORK2.replace("{", '{"cost": NaN, '),
+     'top level: duplicate key "cost"'),
+    ("nested-duplicate-key", doc(metadata='{"run": {"seed": 0, "seed": 1}}'),
+     'metadata.run: duplicate key "seed"'),
+    ("nan-in-metadata", doc(metadata='{"lr": [0.5, NaN]}'),
+     "metadata.lr[1]: expected a finite number, got NaN"),
+    ("top-level-list", "[1, 2]", "top level: expected a JSON object, got a list of 2"),
+    ("top-level-number", "3", "top level: expected a JSON object, got 3"),
+    ("empty", b"", "empty file; expected a JSON model file"),
+    ("whitespace", b" \n", "line 2 column 1: unexpected end of file (truncated?)"),
+    ("truncated", doc()[:-3], f"line 1 column {len(doc()) - 2}: unexpected end of file (truncated?)"),
+    ("truncated-in-a-string", doc()[:21],
+     "line 1 column 12: unexpected end of file inside a string (truncated?)"),
+    ("garbage-after", doc() + "}", f"line 1 column {len(doc()) + 1}: Extra data"),
+    ("not-utf8", b"\xff\xfe{\x00}\x00", "byte 0: not UTF-8 (invalid start byte)"),
+    ("bom", "\ufeff" + NETWORK2, "line 1 column 1: Unexpected UTF-8 BOM"),
+    ("too-deep", "[" * 100_000, "lists or objects nested too deeply"),
+    ("too-many-digits", doc(metadata='{"n": ' + "9" * 5000 + "}"),
+     "a number has too many digits: Exceeds the limit (4300 digits)"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), [row[1:] for row in BAD_FILES],
+                         ids=[row[0] for row in BAD_FILES])
+def test_a_bad_file_names_itself_and_the_place(tmp_path, content, message):
+    path = tmp_path / "model.json"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ModelFormatError) as info:
+        load(path)
+    assert str(info.value).startswith(f"{path}: {message}")
+
+
+def test_a_saved_file_cut_anywhere_is_refused(tmp_path):
+    path = save(tmp_path / "model.json", init_params([3, 2], seed=0), cost=quadratic)
+    whole = path.read_bytes()
+    for end in range(0, len(whole) - 2, 7):  # the last 2 bytes are "}\n"
+        path.write_bytes(whole[:end])
+        with pytest.raises(ModelFormatError, match=r"truncated\?|empty file") as info:
+            load(path)
+        assert str(info.value).startswith(f"{path}: ")
+
+
+def outcome(fn, arg):
+    """``fn(arg)``, or the ModelFormatError it raised (any other exception fails the test)."""
+    try:
+        return fn(arg)
+    except ModelFormatError as e:
+        return e
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.sampled_from(list(json.loads(doc()))), value=JSON, network2=st.booleans())
+def test_any_json_in_any_field_loads_or_raises_model_format_error(key, value, network2):
+    data = json.loads(NETWORK2 if network2 else doc()) | {key: value}
+    result = outcome(from_dict, data)
+    if isinstance(result, Model):
+        assert result.sizes == tuple(data["sizes"])
+    else:
+        assert str(result).startswith("<dict>: ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(edits=st.lists(st.tuples(st.integers(0, 400), st.binary(max_size=3)), min_size=1,
+                      max_size=4))
+def test_any_corrupted_file_loads_or_raises_model_format_error(folder, edits):
+    text = bytearray(save(folder / "fuzz.json", init_params([3, 2], seed=0),
+                          cost=quadratic).read_bytes())
+    for at, new in edits:
+        text[at:at + len(new)] = new
+    path = folder / "fuzz.json"
+    path.write_bytes(bytes(text))
+    result = outcome(load, path)
+    assert isinstance(result, Model) or str(result).startswith(f"{path}: ")
+
+
+def test_bad_files_in_the_table_differ_from_a_good_one_only_where_named(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text(doc())
+    model = load(path)
+    assert model.sizes == (2, 1) and model.metadata == {"seed": 0}
+    assert model.params.weights[0].tolist() == [[0.5, -0.25]]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"sizes": [1, 1], "weights": [np.zeros((1, 1))], "biases": [[[0.0]]],
+      "cost": "QuadraticCost"},
+     ("<dict>: weights[0]: expected a 1 x 1 matrix (a list of 1 rows) for sizes [1, 1], "
+      "got array([[0.]])")),
+    ({"sizes": [1, 1], "weights": [[[float("nan")]]], "biases": [[[0.0]]],
+      "cost": "QuadraticCost"}, "<dict>: weights[0][0][0]: expected a finite number, got NaN"),
+    ({"sizes": [1, 1], "weights": [[[np.float32(1)]]], "biases": [[[0.0]]],
+      "cost": "QuadraticCost"},
+     "<dict>: weights[0][0][0]: expected a finite number, got np.float32(1.0)"),
+    ({"sizes": [1, 1], "weights": [[[0.0]]], "biases": [[[0.0]]], "cost": "QuadraticCost",
+      (1, 2): 3}, "<dict>: top level: unexpected key [1, 2] in a network2 model"),
+    (json.loads(doc()) | {"metadata": {"f": object()}},
+     ("<dict>: metadata.f: expected JSON data (dict, list, str, int, float, bool or None), "
+      "got object")),
+])
+def test_from_dict_checks_a_callers_dict(data, message):
+    with pytest.raises(ModelFormatError, match="^" + re.escape(message)):
+        from_dict(data)
+
+
+def test_from_dict_accepts_tuples_and_numpy_floats():
+    model = from_dict({"sizes": (1, 2), "weights": ([[np.float64(0.5)], [-1]],),
+                       "biases": [[[0.25], (2.0,)]], "cost": "QuadraticCost"})
+    assert model.params.weights[0].tolist() == [[0.5], [-1.0]]
+    assert model.params.biases[0].tolist() == [0.25, 2.0]
+
+
+def test_read_json_is_strict_for_every_kind_of_file(tmp_path):
+    path = tmp_path / "ckpt.json"
+    path.write_text('{"epoch": 3, "history": [{"cost": 0.5}]}')
+    assert read_json(path, what="checkpoint") == {"epoch": 3, "history": [{"cost": 0.5}]}
+    path.write_text('{"history": [{"cost": 0.5}, {"cost": -1e999}]}')
+    with pytest.raises(ModelFormatError,
+                       match=r"ckpt\.json: history\[1\]\.cost: expected a finite number"):
+        read_json(path, what="checkpoint")
+    path.write_text('{"odd key": {"a": 1, "a": 2}}')
+    with pytest.raises(ModelFormatError, match=r'ckpt\.json: \["odd key"\]: duplicate key "a"'):
+        read_json(path, what="checkpoint")
+    path.write_bytes(b"")
+    with pytest.raises(ModelFormatError, match="empty file; expected a JSON checkpoint file"):
+        read_json(path, what="checkpoint")
+
+
+def test_os_errors_pass_through_unchanged(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.json")
+    with pytest.raises(IsADirectoryError):
+        load(tmp_path)
+
+
+# ----------------------------------------------------------------------- atomic saves
+
+
+def _fail_after_half_a_write(real_write):
+    calls = []
+
+    def write(fd, data):
+        calls.append(fd)
+        if len(calls) == 1:
+            return real_write(fd, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+    return write
+
+
+def _raise(*_args, **_kwargs):
+    raise OSError(errno.EIO, "injected")
+
+
+@pytest.mark.parametrize("where", ["write", "fsync", "replace"])
+@pytest.mark.parametrize("existing", [True, False], ids=["replacing", "new"])
+def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch, where,
+                                                           existing):
+    path = tmp_path / "model.json"
+    if existing:
+        save(path, init_params([3, 2], seed=0), cost=quadratic)
+    before = path.read_bytes() if existing else None
+    fake = _fail_after_half_a_write(os.write) if where == "write" else _raise
+    with monkeypatch.context() as patch:
+        patch.setattr(os, where, fake)
+        with pytest.raises(OSError) as info:
+            save(path, init_params([3, 2], seed=1), cost=quadratic)
+    assert info.value.errno in (errno.ENOSPC, errno.EIO)  # the injected error, unchanged
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["model.json"] if existing else [])
+    if existing:
+        assert path.read_bytes() == before
+        assert tree_equal(load(path).params, init_params([3, 2], seed=0))
+
+
+def test_a_save_interrupted_by_keyboard_interrupt_cleans_up(tmp_path, monkeypatch):
+    def interrupt(_fd):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "fsync", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(tmp_path / "x.bin", b"data")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"params": exact([0.5, float("nan")])}, ConfigError, "params contain NaN or inf"),
+    ({"params": exact([float("inf")])}, ConfigError, "params contain NaN or inf"),
+    ({"metadata": {"eta": float("inf")}}, ConfigError,
+     "metadata.eta: expected a finite number, got inf"),
+    ({"metadata": {"run": {1: "a"}}}, ConfigError, "metadata.run: keys must be strings, got 1"),
+    ({"metadata": {"rng": np.random.default_rng(0)}}, ConfigError,
+     "metadata.rng: expected JSON data"),
+    ({"metadata": {"seed": np.int64(3)}}, ConfigError, "metadata.seed: expected JSON data"),
+    ({"metadata": [("seed", 1)]}, FnnTypeError, "metadata must be a dict of JSON data"),
+    ({"cost": Cost("hinge", quadratic.fn, quadratic.delta)}, ConfigError,
+     "cost 'hinge' cannot be saved; a model file stores one of"),
+    ({"cost": "quadratic"}, FnnTypeError, "cost must be an fnn Cost"),
+    ({"params": [np.zeros((1, 1))]}, FnnTypeError, "params must be an fnn Params"),
+])
+def test_save_refuses_bad_arguments_before_opening_anything(tmp_path, kwargs, error, message):
+    args = {"params": exact([0.5]), "cost": quadratic, "metadata": None} | kwargs
+    with pytest.raises(error, match=re.escape(message)):
+        save(tmp_path / "m.json", args.pop("params"), **args)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_metadata_that_contains_itself_is_refused():
+    loop: list[object] = []
+    loop.append(loop)
+    with pytest.raises(ConfigError, match=r"metadata\.loop\[0\]: contains itself"):
+        to_dict(exact([0.5]), cost=quadratic, metadata={"loop": loop})
+
+
+def test_metadata_nested_too_deeply_is_refused():
+    deep: list[object] = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(ConfigError, match=r"^metadata: nested too deeply$"):
+        to_dict(exact([0.5]), cost=quadratic, metadata={"deep": deep})
+
+
+def test_atomic_write_keeps_permissions_and_refuses_text(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_bytes(b"old")
+    path.chmod(0o600)
+    atomic_write_bytes(path, b"new")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_bytes() == b"new"
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")  # what open() gives under this umask
+    fresh = atomic_write_bytes(tmp_path / "fresh", b"x")
+    assert stat.S_IMODE(fresh.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    with pytest.raises(FnnTypeError, match="data must be bytes, got str"):
+        atomic_write_bytes(path, "text")  # type: ignore[arg-type]
+    assert path.read_bytes() == b"new"
+
+
+def test_save_accepts_str_paths_and_returns_a_path(tmp_path):
+    result = save(str(tmp_path / "m.json"), exact([0.5]), cost=quadratic)
+    assert result == tmp_path / "m.json"
+    assert load(str(result)).sizes == (1, 1)
