@@ -1,12 +1,32 @@
-"""The logistic sigmoid and its derivative, safe for any input."""
+"""Activation functions as values: the sigmoid (default), tanh, ReLU, and the softmax output.
+
+An ``Activation`` is a name, the function ``fn(z)`` and its derivative ``prime(z, a)`` (given
+both the weighted input ``z`` and ``a = fn(z)``, so each can use the cheaper one).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import numpy as np
 
+from fnn._checks import choice
 from fnn.params import Array
 
-__all__ = ["sigmoid", "sigmoid_prime"]
+__all__ = [
+    "ACTIVATIONS",
+    "RELU",
+    "SIGMOID",
+    "TANH",
+    "Activation",
+    "get_activation",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "sigmoid_prime",
+    "softmax",
+]
 
 
 def sigmoid(z: Array) -> Array:
@@ -30,3 +50,76 @@ def sigmoid_prime(z: Array) -> Array:
     """
     e = np.exp(-np.abs(z))
     return e / (1.0 + e) ** 2
+
+
+def relu(z: Array) -> Array:
+    """max(z, 0), elementwise.
+
+    >>> relu(np.array([-2.0, 0.0, 3.0])).tolist()
+    [0.0, 0.0, 3.0]
+    """
+    return np.maximum(z, 0)
+
+
+def softmax(z: Array) -> Array:
+    """Row-wise softmax e^z / Σ e^z, shifted by the row maximum so nothing overflows.
+
+    >>> softmax(np.array([[0.0, 0.0], [1000.0, 0.0]])).tolist()
+    [[0.5, 0.5], [1.0, 0.0]]
+    """
+    e: Array = np.exp(z - z.max(axis=1, keepdims=True))
+    out: Array = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+def log_softmax(z: Array) -> Array:
+    """Row-wise log of the softmax, computed without forming it (finite for any finite z).
+
+    >>> log_softmax(np.array([[1000.0, 0.0]])).tolist()
+    [[0.0, -1000.0]]
+    """
+    shifted: Array = z - z.max(axis=1, keepdims=True)
+    out: Array = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return out
+
+
+class Activation(NamedTuple):
+    """A hidden-layer activation: ``fn(z)`` and ``prime(z, a)`` = dfn/dz, elementwise."""
+
+    name: str
+    fn: Callable[[Array], Array]
+    prime: Callable[[Array, Array], Array]
+
+
+def _sigmoid_prime(z: Array, a: Array) -> Array:  # noqa: ARG001 (the Activation signature)
+    return sigmoid_prime(z)
+
+
+def _tanh_prime(z: Array, a: Array) -> Array:  # noqa: ARG001 (the Activation signature)
+    return 1.0 - a * a
+
+
+def _relu_prime(z: Array, a: Array) -> Array:  # noqa: ARG001 (the Activation signature)
+    return (z > 0).astype(z.dtype)
+
+
+SIGMOID = Activation("sigmoid", sigmoid, _sigmoid_prime)
+TANH = Activation("tanh", np.tanh, _tanh_prime)
+RELU = Activation("relu", relu, _relu_prime)
+ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (SIGMOID, TANH, RELU)}
+
+
+def get_activation(name: Any) -> Activation:
+    """The activation registered under ``name`` (an ``Activation`` passes through).
+
+    >>> get_activation("relu").name
+    'relu'
+    >>> get_activation("swish")
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ConfigError: unknown activation 'swish'; expected one of ['relu', 'sigmoid', 'tanh']
+    """
+    if isinstance(name, Activation):
+        return name
+    found: Activation = choice("activation", name, ACTIVATIONS)
+    return found

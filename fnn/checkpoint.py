@@ -1,10 +1,11 @@
 """Checkpoints at epoch boundaries, and resuming from them bit for bit.
 
 A checkpoint is a JSON file (written atomically) holding the params after the last
-completed epoch, the number of epochs done, the settings that decide the trajectory, the
-history so far and a fingerprint of the training and evaluation data. Because each
-epoch's shuffle depends only on (seed, epoch), resuming in a new process continues
-exactly where the uninterrupted run would be: same params, same history, bit for bit.
+completed epoch, the optimizer's state, the best params so far (early stopping), the
+settings that decide the trajectory, the history so far (its length is the number of
+epochs done) and a fingerprint of the training and evaluation data. Because each epoch's
+random streams depend only on (seed, epoch), resuming in a new process continues exactly
+where the uninterrupted run would be: same params, same history, bit for bit.
 
 Resuming with other data or other settings raises ``CheckpointMismatchError`` naming what
 differs. ``epochs`` is the one setting that may change: a run can be extended.
@@ -22,13 +23,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from fnn.activations import get_activation
 from fnn.costs import get_cost
 from fnn.data import Batch, Labelled
 from fnn.errors import CheckpointMismatchError, ModelFormatError
-from fnn.monitor import EpochRecord, History
-from fnn.params import Params, sizes_of
+from fnn.monitor import History
+from fnn.network import hidden_activations
+from fnn.optimizers import State
+from fnn.params import Params, shapes, sizes_of
 from fnn.serialization import atomic_write_bytes, from_dict, read_json, to_dict
-from fnn.training import Prepared, TrainConfig, epochs_from, prepare_sgd
+from fnn.training import Prepared, TrainConfig, TrainState, prepare_sgd, train_states
 
 __all__ = ["FORMAT", "Checkpoint", "fingerprint", "iterate_checkpointed", "read_checkpoint",
            "resume_state", "settings_of", "sgd_checkpointed", "write_checkpoint"]
@@ -39,11 +43,14 @@ FORMAT, FORMAT_VERSION = "fnn.checkpoint", 1
 class Checkpoint(NamedTuple):
     """What a checkpoint file holds."""
 
-    params: Params
-    epochs_done: int
+    state: TrainState
     settings: dict[str, Any]
-    history: History
     data: dict[str, Any]
+
+    @property
+    def epochs_done(self) -> int:
+        """How many epochs the saved state has completed."""
+        return len(self.state.history)
 
 
 def fingerprint(data: Batch | Labelled | None) -> str | None:
@@ -69,19 +76,61 @@ def _seed_json(seed: Any) -> Any:
 
 def settings_of(params: Params, config: TrainConfig) -> dict[str, Any]:
     """The settings that decide a run's params and history, as plain JSON data."""
+    schedule = config.schedule if isinstance(config.schedule, str) else getattr(
+        config.schedule, "__qualname__", repr(config.schedule))
     return {"sizes": list(sizes_of(params)), "dtype": str(params.weights[0].dtype),
             "cost": config.cost.name, "mini_batch_size": config.mini_batch_size,
             "eta": config.eta, "lmbda": config.lmbda, "seed": _seed_json(config.seed),
-            "monitor": config.monitor._asdict()}
+            "monitor": config.monitor._asdict(),
+            "activation": [a.name for a in hidden_activations(config.activation,
+                                                              len(params.weights) - 1)],
+            "optimizer": config.optimizer, "optimizer_settings": dict(config.optimizer_settings),
+            "l1": config.l1, "dropout": config.dropout, "schedule": schedule,
+            "early_stop": config.early_stop}
+
+
+def _tree_json(tree: Params) -> dict[str, Any]:
+    return {"weights": [w.astype(np.float64).tolist() for w in tree.weights],
+            "biases": [b.astype(np.float64).tolist() for b in tree.biases]}
+
+
+def _state_json(state: State) -> list[Any]:
+    return [{"count": item} if isinstance(item, int) else _tree_json(item) for item in state]
+
+
+def _tree_from(data: Any, like: Params, where: str) -> Params:
+    dtype = like.weights[0].dtype
+    try:
+        tree = Params(tuple(np.array(w, dtype=dtype) for w in data["weights"]),
+                      tuple(np.array(b, dtype=dtype) for b in data["biases"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFormatError(f"{where}: malformed parameter tree ({e})") from None
+    if shapes(tree) != shapes(like) or not all(
+            np.isfinite(a).all() for a in (*tree.weights, *tree.biases)):
+        raise ModelFormatError(f"{where}: expected finite arrays of shapes {shapes(like)}")
+    return tree
+
+
+def _state_from(data: Any, like: Params, where: str) -> State:
+    if not isinstance(data, list):
+        raise ModelFormatError(f"{where}: expected a list")
+    return tuple(item["count"] if isinstance(item, dict) and set(item) == {"count"}
+                 and type(item["count"]) is int
+                 else _tree_from(item, like, f"{where}[{i}]") for i, item in enumerate(data))
 
 
 def write_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` to ``path`` atomically (the previous file survives any failure)."""
+    state, settings = checkpoint.state, checkpoint.settings
+    model = to_dict(state.params, cost=get_cost(settings["cost"]),
+                    activation=tuple(map(get_activation, settings["activation"])))
     doc = {"format": FORMAT, "format_version": FORMAT_VERSION,
-           "epochs_done": checkpoint.epochs_done, "settings": checkpoint.settings,
-           "data": checkpoint.data, "history": checkpoint.history.to_dict(),
-           "model": to_dict(checkpoint.params, cost=get_cost(checkpoint.settings["cost"]))}
-    return atomic_write_bytes(path, (json.dumps(doc, separators=(",", ":"), allow_nan=False) + "\n").encode())
+           "epochs_done": len(state.history), "settings": settings, "data": checkpoint.data,
+           "history": state.history.to_dict(), "model": model,
+           "optimizer_state": _state_json(state.opt_state),
+           "best": None if state.best is None else _tree_json(state.best)}
+    return atomic_write_bytes(path, (json.dumps(doc, separators=(",", ":"),
+                                                allow_nan=False) + "\n").encode())
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
@@ -92,13 +141,17 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         if doc.get("format") != FORMAT or doc.get("format_version") != FORMAT_VERSION:
             raise ModelFormatError(f"{where}: not an fnn checkpoint of format version "
                                    f"{FORMAT_VERSION}")
-        model = from_dict(doc["model"], source=f"{where}: model")
-        done, settings, data = doc["epochs_done"], doc["settings"], doc["data"]
-        if isinstance(done, bool) or not isinstance(done, int) or done < 0:
-            raise ModelFormatError(f"{where}: epochs_done must be an int >= 0, got {done!r}")
+        params = from_dict(doc["model"], source=f"{where}: model").params
+        history, done = History.from_dict(doc["history"]), doc["epochs_done"]
+        if type(done) is not int or done != len(history):
+            raise ModelFormatError(f"{where}: epochs_done must equal the {len(history)} "
+                                   f"history records, got {done!r}")
+        settings, data = doc["settings"], doc["data"]
         if not isinstance(settings, dict) or not isinstance(data, dict):
             raise ModelFormatError(f"{where}: settings and data must be objects")
-        return Checkpoint(model.params, done, settings, History.from_dict(doc["history"]), data)
+        opt_state = _state_from(doc["optimizer_state"], params, f"{where}: optimizer_state")
+        best = None if doc["best"] is None else _tree_from(doc["best"], params, f"{where}: best")
+        return Checkpoint(TrainState(params, opt_state, history, best), settings, data)
     except (AttributeError, KeyError, TypeError, ValueError) as e:
         if isinstance(e, ModelFormatError):
             raise
@@ -110,13 +163,15 @@ def _differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
             for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
 
 
-def resume_state(path: str | os.PathLike[str],
-                 prepared: Prepared) -> tuple[Params, int, History]:
-    """(params, epochs done, history) from the checkpoint at ``path``, after checking that
-    ``prepared`` has the same data and settings (``epochs`` may be larger)."""
+def _data_fingerprints(prepared: Prepared) -> dict[str, str | None]:
+    return {"training": fingerprint(prepared.data), "evaluation": fingerprint(prepared.evaluation)}
+
+
+def resume_state(path: str | os.PathLike[str], prepared: Prepared) -> TrainState:
+    """The TrainState saved at ``path``, after checking that ``prepared`` has the same data
+    and settings (``epochs`` may be larger than the checkpoint's epochs done)."""
     saved = read_checkpoint(path)
-    data_now = {"training": fingerprint(prepared.data),
-                "evaluation": fingerprint(prepared.evaluation)}
+    data_now = _data_fingerprints(prepared)
     diffs = (_differences(saved.settings, settings_of(prepared.params, prepared.config))
              + [f"{k} data differ from the checkpoint's" for k in sorted(data_now)
                 if saved.data.get(k) != data_now[k]])
@@ -125,29 +180,24 @@ def resume_state(path: str | os.PathLike[str],
     if saved.epochs_done > prepared.config.epochs:
         raise CheckpointMismatchError(f"cannot resume from {path}: it has {saved.epochs_done} "
                                       f"epochs done, more than epochs={prepared.config.epochs}")
-    return saved.params, saved.epochs_done, saved.history
+    return saved.state
 
 
 def iterate_checkpointed(prepared: Prepared, path: str | os.PathLike[str], *,
-                         start: tuple[Params, int, History] | None = None,
+                         start: TrainState | None = None,
                          progress: Callable[[int, int, int], None] | None = None,
-                         ) -> Iterator[tuple[Params, EpochRecord, History]]:
+                         ) -> Iterator[TrainState]:
     """Train from ``prepared`` (see ``fnn.training.prepare``), writing ``path`` after each epoch.
 
     ``start`` is where to continue (``resume_state``'s result); None starts afresh. Yields
-    ``(params, record, history so far)`` once that epoch's checkpoint is on disk, so an
-    interruption loses at most the epoch in progress. ``progress`` as in ``epochs_from``.
+    each TrainState once its checkpoint is on disk, so an interruption loses at most the
+    epoch in progress. ``progress`` as in ``fnn.training.train_states``.
     """
-    initial, first, history = start or (prepared.params, 0, History())
     settings = settings_of(prepared.params, prepared.config)
-    data = {"training": fingerprint(prepared.data),
-            "evaluation": fingerprint(prepared.evaluation)}
-    for params, record in epochs_from(initial, prepared.data, prepared.evaluation,
-                                      prepared.config, start=first, history=history,
-                                      progress=progress):
-        history = history.append(record)
-        write_checkpoint(path, Checkpoint(params, record.epoch + 1, settings, history, data))
-        yield params, record, history
+    data = _data_fingerprints(prepared)
+    for state in train_states(prepared, start=start, progress=progress):
+        write_checkpoint(path, Checkpoint(state, settings, data))
+        yield state
 
 
 def sgd_checkpointed(params: Params, training_data: Any, *, checkpoint: str | os.PathLike[str],
@@ -159,6 +209,6 @@ def sgd_checkpointed(params: Params, training_data: Any, *, checkpoint: str | os
     """
     prepared = prepare_sgd(params, training_data, **kwargs)
     start = resume_state(checkpoint, prepared) if resume and Path(checkpoint).exists() else None
-    params, _, history = start or (prepared.params, 0, History())
+    first = start or TrainState(prepared.params, (), History())
     steps = iterate_checkpointed(prepared, checkpoint, start=start)
-    return reduce(lambda _, step: (step[0], step[2]), steps, (params, history))
+    return reduce(lambda _, s: (s.params, s.history), steps, (first.params, first.history))

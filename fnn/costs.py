@@ -13,19 +13,22 @@ from typing import NamedTuple
 import numpy as np
 
 from fnn._checks import choice, non_negative_float, positive_int
-from fnn.activations import sigmoid, sigmoid_prime
+from fnn.activations import log_softmax, sigmoid, sigmoid_prime, softmax
 from fnn.params import Array, Params
 
-__all__ = ["COSTS", "Cost", "cross_entropy", "get_cost", "l2_gradient", "l2_penalty", "quadratic"]
+__all__ = ["COSTS", "Cost", "cross_entropy", "get_cost", "l1_gradient", "l1_penalty",
+           "l2_gradient", "l2_penalty", "log_likelihood", "quadratic"]
 
 
 class Cost(NamedTuple):
     """``fn(z, y)``: mean over the batch of the per-example cost, as a float.
-    ``delta(z, a, y)``: ∂C_x/∂z per example, shape (m, n_out), for backprop."""
+    ``delta(z, a, y)``: ∂C_x/∂z per example, shape (m, n_out), for backprop.
+    ``output``: the output layer's activation the cost belongs with (σ, or softmax)."""
 
     name: str
     fn: Callable[[Array, Array], float]
     delta: Callable[[Array, Array, Array], Array]
+    output: Callable[[Array], Array] = sigmoid
 
 
 def _quadratic_fn(z: Array, y: Array) -> float:
@@ -62,7 +65,22 @@ cross_entropy = Cost("cross_entropy", _cross_entropy_fn, _cross_entropy_delta)
 1000.0
 """
 
-COSTS: dict[str, Cost] = {c.name: c for c in (quadratic, cross_entropy)}
+
+
+def _log_likelihood_fn(z: Array, y: Array) -> float:
+    return float(-np.sum(y * log_softmax(z)) / z.shape[0])
+
+
+log_likelihood = Cost("log_likelihood", _log_likelihood_fn, _cross_entropy_delta, softmax)
+"""Softmax outputs with C = -ln a_y, computed through log-softmax; δ = a - y.
+
+>>> log_likelihood.fn(np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]])) == float(np.log(2))
+True
+>>> log_likelihood.fn(np.array([[-1000.0, 0.0]]), np.array([[1.0, 0.0]]))
+1000.0
+"""
+
+COSTS: dict[str, Cost] = {c.name: c for c in (quadratic, cross_entropy, log_likelihood)}
 
 
 def get_cost(name: str) -> Cost:
@@ -73,7 +91,7 @@ def get_cost(name: str) -> Cost:
     >>> get_cost("hinge")
     Traceback (most recent call last):
     ...
-    fnn.errors.ConfigError: unknown cost 'hinge'; expected one of ['cross_entropy', 'quadratic']
+    fnn.errors.ConfigError: unknown cost 'hinge'; expected one of ['cross_entropy', 'log_likelihood', 'quadratic']
     """
     cost: Cost = choice("cost", name, COSTS)
     return cost
@@ -99,4 +117,27 @@ def l2_gradient(params: Params, lmbda: float, n: int) -> Params:
     """
     scale = non_negative_float("lmbda", lmbda) / positive_int("n", n)
     return Params(weights=tuple(scale * w for w in params.weights),
+                  biases=tuple(np.zeros_like(b) for b in params.biases))
+
+
+def l1_penalty(params: Params, l1: float, n: int) -> float:
+    """The L1 term l1/n · Σ|w| over weight matrices only (the book's λ/n Σ|w|).
+
+    >>> p = Params(weights=(np.array([[1.0, -2.0]]),), biases=(np.ones(1),))
+    >>> l1_penalty(p, l1=5.0, n=10)
+    1.5
+    """
+    l1, n = non_negative_float("l1", l1), positive_int("n", n)
+    return float(l1 / n * sum(np.abs(w).sum() for w in params.weights))
+
+
+def l1_gradient(params: Params, l1: float, n: int) -> Params:
+    """The (sub)gradient of ``l1_penalty``: (l1/n)·sgn(W), zeros for biases (sgn 0 = 0).
+
+    >>> p = Params(weights=(np.array([[1.0, 0.0, -3.0]]),), biases=(np.ones(1),))
+    >>> l1_gradient(p, l1=5.0, n=10).weights[0].tolist()
+    [[0.5, 0.0, -0.5]]
+    """
+    scale = non_negative_float("l1", l1) / positive_int("n", n)
+    return Params(weights=tuple(scale * np.sign(w) for w in params.weights),
                   biases=tuple(np.zeros_like(b) for b in params.biases))

@@ -5,17 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
-from fnn.activations import sigmoid
-from fnn.costs import Cost, l2_penalty
+from fnn.activations import SIGMOID, sigmoid
+from fnn.costs import Cost, l1_penalty, l2_penalty
 from fnn.data import Batch, Labelled, one_hot
 from fnn.errors import DataError
+from fnn.network import Hidden, hidden_activations
 from fnn.params import Array, Params
 
 __all__ = ["EpochRecord", "History", "Monitor", "accuracy", "measure", "total_cost"]
@@ -35,9 +36,11 @@ class Monitor(NamedTuple):
 class EpochRecord(NamedTuple):
     """Figures after epoch ``epoch`` (0-based). Unmonitored figures are None, never 0.
 
-    Costs are network2's total cost: the mean cost plus the L2 term with n = the size of
-    the set measured. ``*_correct`` counts correct argmax predictions;
-    ``*_accuracy`` is that count over the set size.
+    Costs are network2's total cost: the mean cost plus the L2 (and L1) term with n = the
+    size of the set measured. ``*_correct`` counts correct argmax predictions;
+    ``*_accuracy`` is that count over the set size. ``eta`` is the learning rate used in
+    the epoch; ``stopped`` is set on the last record of a run that stopped before
+    ``epochs`` (the reason), else None.
     """
 
     epoch: int
@@ -47,10 +50,13 @@ class EpochRecord(NamedTuple):
     evaluation_cost: float | None = None
     evaluation_correct: int | None = None
     evaluation_accuracy: float | None = None
+    eta: float | None = None
+    stopped: str | None = None
 
 
 _FIELDS = EpochRecord._fields
 _INT_FIELDS = frozenset({"epoch", "training_correct", "evaluation_correct"})
+_STR_FIELDS = frozenset({"stopped"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class History:
     >>> History.from_json(h.to_json()) == h
     True
     >>> print(h.to_csv().splitlines()[1])
-    0,,,,,9,0.9
+    0,,,,,9,0.9,,
     """
 
     records: tuple[EpochRecord, ...] = ()
@@ -113,7 +119,7 @@ class History:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(_FIELDS)
-        writer.writerows(["" if v is None else repr(v) for v in r] for r in self.records)
+        writer.writerows([_cell_text(v) for v in r] for r in self.records)
         return out.getvalue()
 
     @classmethod
@@ -122,6 +128,12 @@ class History:
         rows = list(csv.DictReader(io.StringIO(text)))
         return cls(tuple(_record({k: _cell(k, v) for k, v in row.items()}, i)
                          for i, row in enumerate(rows)))
+
+    @property
+    def stopped(self) -> tuple[int, str] | None:
+        """``(epoch, reason)`` if the run stopped early, else None."""
+        last = self.records[-1] if self.records else None
+        return None if last is None or last.stopped is None else (last.epoch, last.stopped)
 
     def network2(self) -> tuple[list[float], list[int], list[float], list[int]]:
         """network2's return value: (evaluation_cost, evaluation_accuracy, training_cost,
@@ -136,62 +148,76 @@ def _record(data: Any, i: int) -> EpochRecord:
     if not isinstance(data, dict) or "epoch" not in data or set(data) - set(_FIELDS):
         raise DataError(f"history record {i} must be a dict of {list(_FIELDS)}, got {data!r}")
     for key, value in data.items():
-        want: tuple[type, ...] = (int,) if key in _INT_FIELDS else (int, float)
+        want: tuple[type, ...] = ((int,) if key in _INT_FIELDS else (str,) if key in _STR_FIELDS
+                                  else (int, float))
         if not (value is None and key != "epoch") and (
                 isinstance(value, bool) or not isinstance(value, want)):
             raise DataError(f"history record {i} field {key} has bad value {value!r}")
-    values: dict[str, Any] = {k: (float(v) if k not in _INT_FIELDS and v is not None else v)
-                              for k, v in data.items()}
+    values: dict[str, Any] = {k: (float(v) if k not in _INT_FIELDS | _STR_FIELDS
+                                  and v is not None else v) for k, v in data.items()}
     return EpochRecord(**values)
+
+
+def _cell_text(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else repr(value)
 
 
 def _cell(key: str, text: str | None) -> int | float | str | None:
     if text is None or text == "":
         return None
+    if key in _STR_FIELDS:
+        return text
     try:
         return int(text) if key in _INT_FIELDS else float(text)
     except ValueError:
         raise DataError(f"history CSV field {key} has bad value {text!r}") from None
 
 
-def _outputs(params: Params, x: Array) -> tuple[Array, Array]:
+def _outputs(params: Params, x: Array, activation: Hidden,
+             output: Callable[[Array], Array]) -> tuple[Array, Array]:
     """(z, a) of the output layer, computed in row chunks."""
+    acts = hidden_activations(activation, len(params.weights) - 1)
     zs = []
     for start in range(0, x.shape[0], _CHUNK):
         a = x[start:start + _CHUNK]
-        for w, b in zip(params.weights[:-1], params.biases[:-1]):
-            a = sigmoid(a @ w.T + b)
+        for act, w, b in zip(acts, params.weights[:-1], params.biases[:-1]):
+            a = act.fn(a @ w.T + b)
         zs.append(a @ params.weights[-1].T + params.biases[-1])
     z = zs[0] if len(zs) == 1 else np.concatenate(zs)
-    return z, sigmoid(z)
+    return z, output(z)
 
 
-def total_cost(params: Params, x: Array, y: Array, *, cost: Cost, lmbda: float) -> float:
-    """network2's total cost of a set: mean ``cost`` plus ``l2_penalty`` with n = len(x).
-
-    ``y`` is one-hot (n, n_out).
+def total_cost(params: Params, x: Array, y: Array, *, cost: Cost, lmbda: float, l1: float = 0.0,
+               activation: Hidden = SIGMOID) -> float:
+    """network2's total cost of a set: mean ``cost`` plus ``l2_penalty`` (and
+    ``l1_penalty``) with n = len(x). ``y`` is one-hot (n, n_out).
     """
-    z, _ = _outputs(params, x)
-    return cost.fn(z, y) + l2_penalty(params, lmbda, x.shape[0])
+    z, _ = _outputs(params, x, activation, cost.output)
+    return cost.fn(z, y) + _penalty(params, lmbda, l1, x.shape[0])
 
 
-def accuracy(params: Params, x: Array, labels: Array) -> int:
+def _penalty(params: Params, lmbda: float, l1: float, n: int) -> float:
+    return l2_penalty(params, lmbda, n) + (l1_penalty(params, l1, n) if l1 else 0.0)
+
+
+def accuracy(params: Params, x: Array, labels: Array, *, activation: Hidden = SIGMOID) -> int:
     """How many rows of ``x`` the net classifies as their label (argmax of the output)."""
-    _, a = _outputs(params, x)
+    _, a = _outputs(params, x, activation, sigmoid)
     return int(np.count_nonzero(np.argmax(a, axis=1) == labels))
 
 
 def _figures(params: Params, x: Array, labels: NDArray[Any] | None, y: Array | None, *, cost: Cost,
-             lmbda: float, want_cost: bool, want_accuracy: bool) -> tuple[Any, Any, Any]:
+             lmbda: float, l1: float, activation: Hidden, want_cost: bool,
+             want_accuracy: bool) -> tuple[Any, Any, Any]:
     if not (want_cost or want_accuracy):
         return None, None, None
-    z, a = _outputs(params, x)  # one forward pass serves both figures
+    z, a = _outputs(params, x, activation, cost.output)  # one forward pass serves both
     c = None
     if want_cost:
         if y is None:
             assert labels is not None, "evaluation sets carry labels"
             y = one_hot(labels, z.shape[1], z.dtype)
-        c = cost.fn(z, y) + l2_penalty(params, lmbda, x.shape[0])
+        c = cost.fn(z, y) + _penalty(params, lmbda, l1, x.shape[0])
     if not want_accuracy or labels is None:
         return c, None, None
     correct = int(np.count_nonzero(np.argmax(a, axis=1) == labels))
@@ -199,16 +225,19 @@ def _figures(params: Params, x: Array, labels: NDArray[Any] | None, y: Array | N
 
 
 def measure(params: Params, epoch: int, training: Batch, evaluation: Labelled | None, *,
-            cost: Cost, lmbda: float, monitor: Monitor) -> EpochRecord:
+            cost: Cost, lmbda: float, monitor: Monitor, l1: float = 0.0,
+            activation: Hidden = SIGMOID) -> EpochRecord:
     """The EpochRecord of ``params`` after ``epoch``, with the figures ``monitor`` asks for."""
     labels = np.argmax(training.y, axis=1) if monitor.training_accuracy else None
     tc, tk, ta = _figures(params, training.x, labels, training.y,
-                          cost=cost, lmbda=lmbda, want_cost=monitor.training_cost,
+                          cost=cost, lmbda=lmbda, l1=l1, activation=activation,
+                          want_cost=monitor.training_cost,
                           want_accuracy=monitor.training_accuracy)
     ec = ek = ea = None
     if evaluation is not None:
         ec, ek, ea = _figures(params, evaluation.x, evaluation.labels, None, cost=cost,
-                              lmbda=lmbda, want_cost=monitor.evaluation_cost,
+                              lmbda=lmbda, l1=l1, activation=activation,
+                              want_cost=monitor.evaluation_cost,
                               want_accuracy=monitor.evaluation_accuracy)
     return EpochRecord(epoch, tc, tk, ta, ec, ek, ea)
 

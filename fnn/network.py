@@ -1,17 +1,27 @@
 """The forward pass, the cost of a batch and its exact gradient, a whole batch at a time.
 
-Examples are rows: ``x`` is (m, n_in) and a layer computes ``z = a @ w.T + b``.
+Examples are rows: ``x`` is (m, n_in) and a layer computes ``z = a @ w.T + b``. Hidden layers
+use ``activation`` (one ``Activation`` for all, or a tuple with one per hidden layer; sigmoid
+by default); the output layer uses the activation that belongs with the cost (``cost.output``:
+σ, or softmax for ``log_likelihood``). ``masks`` (inverted dropout) multiply the hidden
+activations: one (m, n_l) array per hidden layer, or None.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from fnn.activations import sigmoid, sigmoid_prime
+from fnn.activations import SIGMOID, Activation, sigmoid
 from fnn.costs import Cost
+from fnn.errors import ConfigError
 from fnn.params import Array, Grads, Params
 
-__all__ = ["Trace", "backprop", "cost", "forward", "summed_gradient", "trace"]
+__all__ = ["Hidden", "Trace", "backprop", "cost", "forward", "hidden_activations",
+           "summed_gradient", "trace"]
+
+Hidden = Activation | Sequence[Activation]
+Masks = Sequence[Array] | None
 
 
 class Trace(NamedTuple):
@@ -24,7 +34,23 @@ class Trace(NamedTuple):
     activations: tuple[Array, ...]
 
 
-def trace(params: Params, x: Array) -> Trace:
+def hidden_activations(activation: Hidden, n_hidden: int) -> tuple[Activation, ...]:
+    """One Activation per hidden layer from ``activation`` (a single one, or one per layer).
+
+    >>> [a.name for a in hidden_activations(SIGMOID, 2)]
+    ['sigmoid', 'sigmoid']
+    """
+    if isinstance(activation, Activation):
+        return (activation,) * n_hidden
+    acts = tuple(activation)
+    if len(acts) != n_hidden:
+        raise ConfigError(f"activation needs one entry per hidden layer ({n_hidden}), "
+                          f"got {[a.name for a in acts]}")
+    return acts
+
+
+def trace(params: Params, x: Array, *, activation: Hidden = SIGMOID,
+          output: Callable[[Array], Array] = sigmoid, masks: Masks = None) -> Trace:
     """The weighted inputs and activations of every layer for the batch ``x``.
 
     >>> from fnn.params import init_params
@@ -32,35 +58,41 @@ def trace(params: Params, x: Array) -> Trace:
     >>> [a.shape for a in t.activations], [z.shape for z in t.zs]
     ([(5, 3), (5, 4), (5, 2)], [(5, 4), (5, 2)])
     """
+    acts = hidden_activations(activation, len(params.weights) - 1)
     zs: list[Array] = []
     activations = [x]
-    for w, b in zip(params.weights, params.biases):
+    for l, (w, b) in enumerate(zip(params.weights, params.biases)):
         zs.append(activations[-1] @ w.T + b)
-        activations.append(sigmoid(zs[-1]))
+        if l == len(acts):
+            activations.append(output(zs[-1]))
+        elif masks is None:
+            activations.append(acts[l].fn(zs[-1]))
+        else:
+            activations.append(acts[l].fn(zs[-1]) * masks[l])
     return Trace(tuple(zs), tuple(activations))
 
 
-def forward(params: Params, x: Array) -> Array:
+def _output_z(params: Params, x: Array, activation: Hidden, masks: Masks) -> Array:
+    acts = hidden_activations(activation, len(params.weights) - 1)
+    a = x
+    for l, (w, b) in enumerate(zip(params.weights[:-1], params.biases[:-1])):
+        a = acts[l].fn(a @ w.T + b) if masks is None else acts[l].fn(a @ w.T + b) * masks[l]
+    return a @ params.weights[-1].T + params.biases[-1]
+
+
+def forward(params: Params, x: Array, *, activation: Hidden = SIGMOID,
+            output: Callable[[Array], Array] = sigmoid) -> Array:
     """The output activations, shape (m, n_out), for the batch ``x`` of shape (m, n_in).
 
     >>> from fnn.params import init_params
     >>> forward(init_params([784, 30, 10], seed=0), np.zeros((7, 784))).shape
     (7, 10)
     """
-    a = x
-    for w, b in zip(params.weights, params.biases):
-        a = sigmoid(a @ w.T + b)
-    return a
+    return output(_output_z(params, x, activation, None))
 
 
-def _output_z(params: Params, x: Array) -> Array:
-    a = x
-    for w, b in zip(params.weights[:-1], params.biases[:-1]):
-        a = sigmoid(a @ w.T + b)
-    return a @ params.weights[-1].T + params.biases[-1]
-
-
-def cost(params: Params, x: Array, y: Array, *, cost: Cost) -> float:
+def cost(params: Params, x: Array, y: Array, *, cost: Cost, activation: Hidden = SIGMOID,
+         masks: Masks = None) -> float:
     """The mean over the batch of the per-example ``cost`` (no L2 term).
 
     ``y`` is one-hot, shape (m, n_out).
@@ -71,23 +103,28 @@ def cost(params: Params, x: Array, y: Array, *, cost: Cost) -> float:
     >>> round(cost(p, np.zeros((3, 2)), np.ones((3, 1)), cost=cross_entropy), 6)  # ln 2
     0.693147
     """
-    return cost.fn(_output_z(params, x), y)
+    return cost.fn(_output_z(params, x, activation, masks), y)
 
 
-def summed_gradient(params: Params, x: Array, y: Array, cost: Cost) -> Grads:
+def summed_gradient(params: Params, x: Array, y: Array, cost: Cost, *,
+                    activation: Hidden = SIGMOID, masks: Masks = None) -> Grads:
     """The gradient of the per-example cost summed over the batch (network2's nabla sums)."""
-    zs, acts = trace(params, x)
-    delta = cost.delta(zs[-1], acts[-1], y)
-    gw, gb = [delta.T @ acts[-2]], [delta.sum(axis=0)]
+    acts = hidden_activations(activation, len(params.weights) - 1)
+    zs, a = trace(params, x, activation=acts, output=cost.output, masks=masks)
+    delta = cost.delta(zs[-1], a[-1], y)
+    gw, gb = [delta.T @ a[-2]], [delta.sum(axis=0)]
     for l in range(len(zs) - 2, -1, -1):
-        delta = (delta @ params.weights[l + 1]) * sigmoid_prime(zs[l])
-        gw.append(delta.T @ acts[l])
+        delta = (delta @ params.weights[l + 1]) * acts[l].prime(zs[l], a[l + 1])
+        if masks is not None:
+            delta = delta * masks[l]
+        gw.append(delta.T @ a[l])
         gb.append(delta.sum(axis=0))
     return Params(weights=tuple(reversed(gw)), biases=tuple(reversed(gb)))
 
 
-def backprop(params: Params, x: Array, y: Array, cost: Cost) -> Grads:
-    """The exact gradient of ``cost(params, x, y, cost=cost)`` (mean over the batch).
+def backprop(params: Params, x: Array, y: Array, cost: Cost, *, activation: Hidden = SIGMOID,
+             masks: Masks = None) -> Grads:
+    """The exact gradient of ``cost(params, x, y, cost=cost, ...)`` (mean over the batch).
 
     >>> from fnn.params import init_params, shapes
     >>> from fnn.costs import quadratic
@@ -95,7 +132,7 @@ def backprop(params: Params, x: Array, y: Array, cost: Cost) -> Grads:
     >>> shapes(backprop(p, np.ones((5, 3)), np.ones((5, 2)), quadratic)) == shapes(p)
     True
     """
-    summed = summed_gradient(params, x, y, cost)
+    summed = summed_gradient(params, x, y, cost, activation=activation, masks=masks)
     scale = 1.0 / x.shape[0]
     return Params(weights=tuple(g * scale for g in summed.weights),
                   biases=tuple(g * scale for g in summed.biases))

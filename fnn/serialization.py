@@ -43,8 +43,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import fnn
-from fnn.costs import Cost, cross_entropy, quadratic
+from fnn.activations import ACTIVATIONS, SIGMOID, Activation
+from fnn.costs import Cost, cross_entropy, log_likelihood, quadratic
 from fnn.errors import ConfigError, FnnTypeError, ModelFormatError
+from fnn.network import hidden_activations
 from fnn.params import Array, Params, check_params, sizes_of
 
 __all__ = [
@@ -65,23 +67,30 @@ FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = (1,)  # what this fnn reads; a newer file names its version in the error
 
 # network2 stores the cost's class name; only these names are ever looked up (no getattr)
-_COST_NAMES = {"CrossEntropyCost": cross_entropy, "QuadraticCost": quadratic}
+_COST_NAMES = {"CrossEntropyCost": cross_entropy, "QuadraticCost": quadratic,
+               "LogLikelihoodCost": log_likelihood}
 _DTYPES: dict[str, np.dtype[Any]] = {"float64": np.dtype(np.float64),
                                      "float32": np.dtype(np.float32)}
 _FNN_KEYS = ("format", "format_version", "sizes", "cost", "dtype", "metadata", "weights", "biases")
+# written for every fnn model; a version-1 file without it has sigmoid hidden layers
+_OPTIONAL_KEYS = ("activations",)
+_WRITE_ORDER = ("format", "format_version", "sizes", "cost", "dtype", "activations", "metadata",
+                "weights", "biases")
 _NETWORK2_KEYS = ("sizes", "weights", "biases", "cost")
 _PLAIN_NUMBERS = frozenset({float, int})
 _MISSING = object()
 
 
 class Model(NamedTuple):
-    """What a model file holds: ``params``, the ``cost`` trained with, layer ``sizes`` and
-    the caller's ``metadata`` (``{}`` for a network2 file)."""
+    """What a model file holds: ``params``, the ``cost`` trained with (it fixes the output
+    layer: σ, or softmax for log-likelihood), layer ``sizes``, the caller's ``metadata``
+    (``{}`` for a network2 file) and the hidden layers' ``activations``."""
 
     params: Params
     cost: Cost
     sizes: tuple[int, ...]
     metadata: dict[str, Any]
+    activations: tuple[Activation, ...] = ()
 
 
 class _Invalid(Exception):
@@ -92,11 +101,13 @@ class _Invalid(Exception):
 
 
 def to_dict(params: Params, *, cost: Cost, metadata: Mapping[str, Any] | None = None,
-            ) -> dict[str, Any]:
+            activation: Activation | Sequence[Activation] = SIGMOID) -> dict[str, Any]:
     """The JSON-ready dict of a model file: network2's keys plus format, dtype and metadata.
 
-    ``params`` must be finite; ``cost`` is ``quadratic`` or ``cross_entropy``; ``metadata``
-    is JSON data with string keys (tuples come back as lists), stored with sorted keys.
+    ``params`` must be finite; ``cost`` is ``quadratic``, ``cross_entropy`` or
+    ``log_likelihood``; ``metadata`` is JSON data with string keys (tuples come back as
+    lists), stored with sorted keys; ``activation`` names the hidden layers' activations
+    (stored under ``activations``, one name per hidden layer).
 
     >>> p = Params(weights=(np.array([[0.5, -0.0]]),), biases=(np.array([5e-324]),))
     >>> d = to_dict(p, cost=quadratic, metadata={"seed": 0})
@@ -108,6 +119,7 @@ def to_dict(params: Params, *, cost: Cost, metadata: Mapping[str, Any] | None = 
     fnn.errors.ConfigError: metadata.eta: expected a finite number, got nan
     """
     params = check_params(params)
+    hidden = hidden_activations(activation, len(params.weights) - 1)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -118,7 +130,15 @@ def to_dict(params: Params, *, cost: Cost, metadata: Mapping[str, Any] | None = 
         # float32 -> float64 is exact, and a float64's repr reads back as the same float
         "weights": [w.astype(np.float64).tolist() for w in params.weights],
         "biases": [b.astype(np.float64).reshape(-1, 1).tolist() for b in params.biases],
+        "activations": [_activation_name(a) for a in hidden],
     }
+
+
+def _activation_name(activation: Activation) -> str:
+    if ACTIVATIONS.get(activation.name) != activation:
+        raise ConfigError(f"activation {activation.name!r} cannot be saved; a model file "
+                          f"stores one of {sorted(ACTIVATIONS)}")
+    return activation.name
 
 
 def _cost_name(cost: Any) -> str:
@@ -216,11 +236,24 @@ def _model(data: Any) -> Model:
     dtype, metadata = _header(data)
     sizes = _sizes(data["sizes"])
     cost = _cost(data["cost"])
+    activations = _activations(data.get("activations", ["sigmoid"] * (len(sizes) - 2)), sizes)
     layers = list(pairwise(sizes))
     weights = _matrices(data["weights"], "weights", [(o, i) for i, o in layers], sizes, dtype)
     biases = _matrices(data["biases"], "biases", [(o, 1) for _, o in layers], sizes, dtype)
     params = Params(weights=weights, biases=tuple(b.reshape(-1) for b in biases))
-    return Model(params=params, cost=cost, sizes=sizes, metadata=metadata)
+    return Model(params=params, cost=cost, sizes=sizes, metadata=metadata,
+                 activations=activations)
+
+
+def _activations(value: Any, sizes: tuple[int, ...]) -> tuple[Activation, ...]:
+    if not isinstance(value, list) or len(value) != len(sizes) - 2:
+        raise _Invalid(f"activations: expected a list of {len(sizes) - 2} names (one per hidden "
+                       f"layer) for sizes {list(sizes)}, got {_describe(value)}")
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            raise _Invalid(f"activations[{i}]: expected one of {sorted(ACTIVATIONS)}, "
+                           f"got {_show(name)}")
+    return tuple(ACTIVATIONS[name] for name in value)
 
 
 def _header(data: dict[str, Any]) -> tuple[np.dtype[Any], dict[str, Any]]:
@@ -235,15 +268,16 @@ def _header(data: dict[str, Any]) -> tuple[np.dtype[Any], dict[str, Any]]:
         shown = "nothing" if version is _MISSING else _show(version)
         raise _Invalid(f"format_version: this fnn reads versions {list(SUPPORTED_VERSIONS)}, "
                        f"got {shown}")
-    _check_keys(data, _FNN_KEYS, f"an fnn model (format_version {version})")
+    _check_keys(data, _FNN_KEYS, f"an fnn model (format_version {version})", _OPTIONAL_KEYS)
     return _dtype(data["dtype"]), _metadata(data["metadata"])
 
 
-def _check_keys(data: dict[str, Any], expected: tuple[str, ...], kind: str) -> None:
+def _check_keys(data: dict[str, Any], expected: tuple[str, ...], kind: str,
+                optional: tuple[str, ...] = ()) -> None:
     missing = [k for k in expected if k not in data]
     if missing:
         raise _Invalid(f"top level: missing key {_show(missing[0])} of {kind}")
-    extra = sorted((k for k in data if k not in expected), key=str)
+    extra = sorted((k for k in data if k not in expected + optional), key=str)
     if extra:
         raise _Invalid(f"top level: unexpected key {_show(extra[0])} in {kind}; "
                        f"expected keys {list(expected)}")
@@ -469,7 +503,8 @@ def _places(root: Any, targets: set[int]) -> dict[int, str]:
 
 
 def save(path: str | os.PathLike[str], params: Params, *, cost: Cost,
-         metadata: Mapping[str, Any] | None = None) -> Path:
+         metadata: Mapping[str, Any] | None = None,
+         activation: Activation | Sequence[Activation] = SIGMOID) -> Path:
     """Write the model atomically to ``path`` and return it as a ``Path``.
 
     Everything is checked before any file is opened (non-finite params or metadata JSON
@@ -488,7 +523,8 @@ def save(path: str | os.PathLike[str], params: Params, *, cost: Cost,
     if metadata is not None and not isinstance(metadata, Mapping):
         raise FnnTypeError(f"metadata must be a dict of JSON data, got {type(metadata).__name__}")
     stamped = {**(metadata or {}), "versions": _versions()}
-    return atomic_write_bytes(path, _encode(to_dict(params, cost=cost, metadata=stamped)))
+    return atomic_write_bytes(path, _encode(to_dict(params, cost=cost, metadata=stamped,
+                                                    activation=activation)))
 
 
 def _versions() -> dict[str, str]:
@@ -499,7 +535,7 @@ def _versions() -> dict[str, str]:
 def _encode(data: dict[str, Any]) -> bytes:
     """One top-level key per line in a fixed order; values compact, numbers as ``repr``."""
     lines = (f"  {json.dumps(key)}: {json.dumps(data[key], allow_nan=False, sort_keys=True)}"
-             for key in _FNN_KEYS)
+             for key in _WRITE_ORDER)
     return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
 
 

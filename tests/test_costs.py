@@ -51,7 +51,8 @@ def test_l2_penalty_and_its_gradient_touch_weights_only():
 
 
 def test_registry():
-    assert {"quadratic": quadratic, "cross_entropy": cross_entropy} == COSTS
+    assert set(COSTS) == {"quadratic", "cross_entropy", "log_likelihood"}
+    assert COSTS["quadratic"] is quadratic
     assert get_cost("cross_entropy") is cross_entropy
     with pytest.raises(ValueError, match=r"unknown cost 'hinge'; expected one of"):
         get_cost("hinge")

@@ -60,7 +60,7 @@ SGD_CASES = [
     ("seed -1", _with(seed=-1), None, None, ConfigError, "seed must be an int >= 0 or a numpy SeedSequence, got -1"),
     ("seed True", _with(seed=True), None, None, FnnTypeError, "seed must be an int >= 0 or a numpy SeedSequence, got True"),
     ("seed 1.0", _with(seed=1.0), None, None, FnnTypeError, "seed must be an int >= 0 or a numpy SeedSequence, got 1.0"),
-    ("cost name", _with(cost="hinge"), None, None, ConfigError, "unknown cost 'hinge'; expected one of ['cross_entropy', 'quadratic']"),
+    ("cost name", _with(cost="hinge"), None, None, ConfigError, "unknown cost 'hinge'; expected one of ['cross_entropy', 'log_likelihood', 'quadratic']"),
     ("cost object", _with(cost=len), None, None, FnnTypeError, "cost must be an fnn Cost or a cost name"),
     ("x NaN", GOOD, (_nan_x(), DATA.y), None, DataError, "training_data x contains NaN or inf"),
     ("x inf", GOOD, (_inf_x(), DATA.y), None, DataError, "training_data x contains NaN or inf"),
@@ -74,7 +74,7 @@ SGD_CASES = [
     ("data not a pair", GOOD, DATA.x, None, FnnTypeError, "training_data must be a pair (x, y) of arrays"),
     ("eval labels", _with(monitor_evaluation_accuracy=True), None, (DATA.x, LABELS * 3), DataError, "evaluation_data labels must be in 0..1, got 3 at row"),
     ("eval NaN", _with(monitor_evaluation_accuracy=True), None, (_nan_x(), LABELS), DataError, "evaluation_data x contains NaN or inf"),
-    ("eval missing", _with(monitor_evaluation_cost=True), None, None, ConfigError, "evaluation monitoring needs evaluation_data, got None"),
+    ("eval missing", _with(monitor_evaluation_cost=True), None, None, ConfigError, "needs evaluation_data, got None"),
     ("monitor flag", _with(monitor_training_cost="yes"), None, None, FnnTypeError, "monitor_training_cost must be a bool, got 'yes'"),
     ("params kind", None, None, None, FnnTypeError, "params must be an fnn Params, got list"),
 ]

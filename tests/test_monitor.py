@@ -62,7 +62,7 @@ def test_json_and_csv_round_trip_exactly():
     assert History.from_json(h.to_json()) == h
     assert History.from_csv(h.to_csv()) == h
     assert json.loads(h.to_json())["records"][0]["evaluation_cost"] == 0.30000000000000004
-    assert h.to_csv().splitlines()[2] == "1,,,,-0.0,10,1.0"
+    assert h.to_csv().splitlines()[2] == "1,,,,-0.0,10,1.0,,"
     assert History.from_dict(h.to_dict()) == h
 
 

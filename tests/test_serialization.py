@@ -113,8 +113,8 @@ def test_the_same_model_always_gives_the_same_bytes(tmp_path):
     assert to_dict(params, cost=cross_entropy) == to_dict(params, cost=cross_entropy)
     lines = a.read_text().splitlines()
     assert [line.split(":")[0].strip() for line in lines[1:-1]] == [
-        '"format"', '"format_version"', '"sizes"', '"cost"', '"dtype"', '"metadata"',
-        '"weights"', '"biases"']
+        '"format"', '"format_version"', '"sizes"', '"cost"', '"dtype"', '"activations"',
+        '"metadata"', '"weights"', '"biases"']
 
 
 def test_to_dict_layout_and_metadata_copy():
@@ -124,7 +124,7 @@ def test_to_dict_layout_and_metadata_copy():
     assert d == {"format": "fnn.model", "format_version": 1, "sizes": [2, 1],
                  "cost": "QuadraticCost", "dtype": "float64",
                  "metadata": {"layers": [30, 10], "note": "é", "seed": 3},
-                 "weights": [[[0.5, -0.25]]], "biases": [[[0.5]]]}
+                 "weights": [[[0.5, -0.25]]], "biases": [[[0.5]]], "activations": []}
     assert (FORMAT, FORMAT_VERSION) == ("fnn.model", 1)
     d["metadata"]["seed"] = 99
     assert meta["seed"] == 3  # the dict holds a copy
@@ -244,9 +244,9 @@ BAD_FILES = [
     ("string-sizes", doc(sizes='"3,2"'),
      'sizes: expected a list of ints such as [784, 30, 10], got "3,2"'),
     ("unknown-cost", doc(cost='"HingeCost"'),
-     "cost: expected one of ['CrossEntropyCost', 'QuadraticCost'], got \"HingeCost\""),
+     "cost: expected one of ['CrossEntropyCost', 'LogLikelihoodCost', 'QuadraticCost'], got \"HingeCost\""),
     ("fnn-cost-name", doc(cost='"cross_entropy"'),
-     "cost: expected one of ['CrossEntropyCost', 'QuadraticCost'], got \"cross_entropy\""),
+     "cost: expected one of ['CrossEntropyCost', 'LogLikelihoodCost', 'QuadraticCost'], got \"cross_entropy\""),
     ("future-version", doc(format_version="2"),
      "format_version: this fnn reads versions [1], got 2"),
     ("bool-version", doc(format_version="true"),
