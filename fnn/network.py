@@ -114,9 +114,11 @@ def summed_gradient(params: Params, x: Array, y: Array, cost: Cost, *,
     delta = cost.delta(zs[-1], a[-1], y)
     gw, gb = [delta.T @ a[-2]], [delta.sum(axis=0)]
     for l in range(len(zs) - 2, -1, -1):
-        delta = (delta @ params.weights[l + 1]) * acts[l].prime(zs[l], a[l + 1])
-        if masks is not None:
-            delta = delta * masks[l]
+        if masks is None:
+            delta = (delta @ params.weights[l + 1]) * acts[l].prime(zs[l], a[l + 1])
+        else:  # a[l + 1] holds the masked activation; prime wants fn(z) itself
+            unmasked = acts[l].fn(zs[l])
+            delta = (delta @ params.weights[l + 1]) * acts[l].prime(zs[l], unmasked) * masks[l]
         gw.append(delta.T @ a[l])
         gb.append(delta.sum(axis=0))
     return Params(weights=tuple(reversed(gw)), biases=tuple(reversed(gb)))

@@ -123,8 +123,13 @@ def _large(rng: np.random.Generator, n_out: int, n_in: int) -> tuple[Array, Arra
     return rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out)
 
 
+def _he(rng: np.random.Generator, n_out: int, n_in: int) -> tuple[Array, Array]:
+    # He et al. (2015) for ReLU layers: W ~ N(0, 2/n_in), b = 0
+    return rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in), np.zeros(n_out)
+
+
 Initializer = Callable[[np.random.Generator, int, int], tuple[Array, Array]]
-INITIALIZERS: dict[str, Initializer] = {"default": _default, "large": _large}
+INITIALIZERS: dict[str, Initializer] = {"default": _default, "large": _large, "he": _he}
 
 
 def init_params(sizes: Sequence[int], *, seed: Seed, scheme: str = "default",
@@ -132,8 +137,9 @@ def init_params(sizes: Sequence[int], *, seed: Seed, scheme: str = "default",
     """Fresh parameters for a net of layer ``sizes`` (input first), drawn from ``seed``.
 
     ``scheme`` names an entry of ``INITIALIZERS``: ``"default"`` draws weights from
-    N(0, 1)/sqrt(n_in) and biases from N(0, 1) (network2's default), ``"large"``
-    draws weights from N(0, 1). Values are drawn in float64 and then cast, so a
+    N(0, 1)/sqrt(n_in) and biases from N(0, 1) (network2's default; it also suits tanh),
+    ``"large"`` draws weights from N(0, 1), ``"he"`` draws weights from N(0, 2/n_in) with
+    zero biases (for ReLU layers). Values are drawn in float64 and then cast, so a
     float32 net starts from the rounded float64 one. Layer l has its own stream.
 
     >>> p = init_params([784, 30, 10], seed=0)

@@ -116,7 +116,7 @@ def test_bad_sizes(sizes, error, message):
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     (dict(seed=-3), ConfigError, "seed must be an int >= 0 or a numpy SeedSequence, got -3"),
     (dict(seed=False), FnnTypeError, "seed must be an int >= 0 or a numpy SeedSequence, got False"),
-    (dict(seed=0, scheme="xavier"), ConfigError, "unknown scheme 'xavier'; expected one of ['default', 'large']"),
+    (dict(seed=0, scheme="xavier"), ConfigError, "unknown scheme 'xavier'; expected one of ['default', 'he', 'large']"),
     (dict(seed=0, dtype=np.float16), ConfigError, "dtype must be float32 or float64"),
     (dict(seed=0, dtype="banana"), FnnTypeError, "dtype must be float32 or float64, got 'banana'"),
 ])

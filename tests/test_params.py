@@ -37,7 +37,10 @@ def test_schemes_share_the_stream_but_not_the_scale():
     d, g = init_params([4, 3], seed=5), init_params([4, 3], seed=5, scheme="large")
     np.testing.assert_array_equal(d.weights[0] * 2.0, g.weights[0])  # sqrt(4) = 2 exactly
     np.testing.assert_array_equal(d.biases[0], g.biases[0])
-    assert set(INITIALIZERS) == {"default", "large"}
+    assert set(INITIALIZERS) == {"default", "large", "he"}
+    he = init_params([800, 300], seed=5, scheme="he")
+    assert he.weights[0].std() == pytest.approx(np.sqrt(2 / 800), rel=0.01)
+    assert not he.biases[0].any()
 
 
 def test_same_seed_same_bytes_other_seed_differs():
