@@ -1,0 +1,105 @@
+"""Learning curves in the style of the book's chapter 3 (needs matplotlib: ``fnn[plot]``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fnn.monitor import History
+
+if TYPE_CHECKING:
+    from fnn.sweep import JobResult
+
+__all__ = ["learning_curves", "sweep_curves"]
+
+
+def learning_curves(history: History, path: str | os.PathLike[str]) -> Path:
+    """Draw cost and accuracy per epoch, training vs evaluation, into the image ``path``.
+
+    Unmonitored figures are left out; the image is written atomically.
+    """
+    import matplotlib as mpl  # noqa: PLC0415  (optional extra, imported where used)
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, (cost_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    for kind, style in (("training", "-"), ("evaluation", "--")):
+        for ax, field, scale in ((cost_ax, "cost", 1.0), (acc_ax, "accuracy", 100.0)):
+            points = [(r.epoch + 1, getattr(r, f"{kind}_{field}")) for r in history]
+            points = [(e, v * scale) for e, v in points if v is not None]
+            if points:
+                ax.plot(*zip(*points), style, marker=".", label=f"{kind} {field}")
+    for ax, label in ((cost_ax, "cost"), (acc_ax, "accuracy (%)")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend()
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``fig`` atomically in the format ``path``'s suffix names (png without one)."""
+    import io  # noqa: PLC0415
+
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from fnn.serialization import atomic_write_bytes  # noqa: PLC0415
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=Path(path).suffix.lstrip(".") or "png", dpi=100)
+    plt.close(fig)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def sweep_curves(results: Iterable[JobResult], path: str | os.PathLike[str]) -> Path:
+    """Draw each config's evaluation accuracy and cost per epoch over its seeds into the image
+    ``path``: the mean as a line, mean ± sample standard deviation as a band, min and max
+    dotted. Only ``ok`` runs count; a config without one is left out. Written atomically.
+    """
+    import matplotlib as mpl  # noqa: PLC0415  (optional extra, imported where used)
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from fnn.sweep import config_label, group_by_config  # noqa: PLC0415
+
+    fig, (acc_ax, cost_ax) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+    for group in group_by_config(results):
+        runs = [r.history for r in group if r.status == "ok" and len(r.history)]
+        if not runs:
+            continue
+        label = f"{config_label(group[0].job.overrides)} (n={len(runs)})"
+        color = None
+        for ax, field, scale in ((acc_ax, "evaluation_accuracy", 100.0),
+                                 (cost_ax, "evaluation_cost", 1.0)):
+            color = _band(ax, _curves(runs, field, scale), label, color)
+    for ax, name in ((acc_ax, "evaluation accuracy (%)"), (cost_ax, "evaluation cost")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    if acc_ax.lines:
+        acc_ax.legend(fontsize="small")
+    acc_ax.set_title("mean ± std over seeds (dotted: min, max)", fontsize="medium")
+    return _save(fig, path)
+
+
+def _curves(runs: list[History], field: str, scale: float) -> Any:
+    """An (n_runs, n_epochs) array of ``field``, cut to the shortest run; NaN if unmonitored."""
+    import numpy as np  # noqa: PLC0415
+    epochs = min(len(h) for h in runs)
+    return np.array([[np.nan if (v := getattr(r, field)) is None else v * scale
+                      for r in h.records[:epochs]] for h in runs])
+
+
+def _band(ax: Any, values: Any, label: str, color: Any) -> Any:
+    """Plot the mean, the ± std band and the min/max of ``values``; return the colour used."""
+    import numpy as np  # noqa: PLC0415
+    x = np.arange(1, values.shape[1] + 1)
+    mean = values.mean(axis=0)
+    std = values.std(axis=0, ddof=1) if values.shape[0] > 1 else np.zeros_like(mean)
+    (line,) = ax.plot(x, mean, marker=".", label=label, color=color)
+    ax.fill_between(x, mean - std, mean + std, alpha=0.2, color=line.get_color())
+    for edge in (values.min(axis=0), values.max(axis=0)):
+        ax.plot(x, edge, ":", linewidth=0.8, color=line.get_color())
+    return line.get_color()
