@@ -1,0 +1,31 @@
+#!/usr/bin/env -S uv run --script
+# /// script
+# dependencies = ["nox>=2025.2.9"]
+# ///
+"""Task runner for contributors: ``nox -s tests`` and ``nox -s lint`` (nox is not required)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "venv"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Install with the test extra and run the test command of the README."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy --strict, as CI runs them."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", "fnn", "tests", "bench", "tools")
+    session.run("mypy")
+
+
+if __name__ == "__main__":
+    nox.main()
