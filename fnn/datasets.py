@@ -6,7 +6,8 @@ network2's pickle) and ``labels`` int64 digits (n,). Files are checked as they a
 anything wrong with one raises ``DatasetFormatError`` naming the file and the problem:
 
 - a pickle goes through an unpickler that reaches only the NumPy names an array needs;
-  any other global raises ``UnsafeFileError`` (a ``DatasetFormatError``) before it is called;
+  any other global raises ``UnsafeFileError`` (a ``DatasetFormatError``) before it is called,
+  and only the opcodes such a file uses run, at most ``MAX_OPCODES`` of them;
 - gzip is recognised by its magic bytes, and no file may decompress to more than
   ``MAX_DECOMPRESSED_BYTES`` (256 MiB; network2's pickle decompresses to 210 MiB);
 - shapes, dtypes, digits 0..9 and pixels in [0, 1] are checked in every split.
@@ -41,6 +42,7 @@ from fnn.params import Array
 
 __all__ = [
     "MAX_DECOMPRESSED_BYTES",
+    "MAX_OPCODES",
     "MNIST_ENV",
     "N_TRAINING",
     "MnistSplits",
@@ -145,7 +147,7 @@ def _pickled_dtype(*args: Any) -> _PickledDtype:
 _NDARRAY = object()  # only ever an argument of _reconstruct; never called
 
 # network2's file names the first, third and fourth; the second is how NumPy 2 spells
-# the first when someone re-pickles the arrays (protocols 0-4)
+# the first when someone re-pickles the arrays (protocols 3 and 4)
 _SAFE_GLOBALS: Mapping[tuple[str, str], Any] = {
     ("numpy.core.multiarray", "_reconstruct"): _pickled_array,
     ("numpy._core.multiarray", "_reconstruct"): _pickled_array,
@@ -158,13 +160,54 @@ _PICKLE_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, Attri
                   IndexError, KeyError, OverflowError, MemoryError, RecursionError, struct.error)
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    """An unpickler that refuses every global outside ``_SAFE_GLOBALS`` before calling it."""
+# the opcodes of network2's file and of NumPy 2 re-pickles (protocols 2-4); no lists, dicts,
+# sets, ints beyond 32 bits, persistent ids or out-of-band buffers
+_OPCODES = (
+    pickle.PROTO, pickle.FRAME, pickle.STOP, pickle.MARK, pickle.EMPTY_TUPLE, pickle.TUPLE,
+    pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3, pickle.NONE, pickle.NEWTRUE, pickle.NEWFALSE,
+    pickle.BININT, pickle.BININT1, pickle.BININT2, pickle.SHORT_BINSTRING, pickle.BINSTRING,
+    pickle.SHORT_BINBYTES, pickle.BINBYTES, pickle.SHORT_BINUNICODE, pickle.BINUNICODE,
+    pickle.GLOBAL, pickle.STACK_GLOBAL, pickle.REDUCE, pickle.BUILD, pickle.BINPUT,
+    pickle.LONG_BINPUT, pickle.MEMOIZE, pickle.BINGET, pickle.LONG_BINGET,
+)
+
+MAX_OPCODES = 10_000
+"""Most pickle instructions ``load_pickle`` runs (network2's file has 151)."""
+
+
+class _Opcodes(dict[int, Callable[[Any], None]]):
+    """The allowed opcodes' handlers, each counted; any other opcode stops the load."""
+
+    def __missing__(self, code: int) -> Callable[[Any], None]:
+        raise pickle.UnpicklingError(f"opcode {bytes([code])!r}, which an MNIST pickle never uses")
+
+
+def _counted_opcode(handler: Callable[[Any], None]) -> Callable[[Any], None]:
+    def run(unpickler: _SafeUnpickler) -> None:
+        unpickler.opcodes_run += 1
+        if unpickler.opcodes_run > MAX_OPCODES:
+            raise pickle.UnpicklingError(f"more than MAX_OPCODES = {MAX_OPCODES} instructions")
+        handler(unpickler)
+    return run
+
+
+class _SafeUnpickler(pickle._Unpickler):
+    """An unpickler that refuses every global outside ``_SAFE_GLOBALS`` before calling it.
+
+    It is the pure-Python unpickler, whose memo is a dict: the C one grows and zero-fills a
+    memo array as long as any index the file names, so a 9-byte file could make it fill
+    16 GiB. With few opcodes allowed and at most ``MAX_OPCODES`` run, memory stays near the
+    decompressed size.
+    """
+
+    dispatch = _Opcodes({code[0]: _counted_opcode(pickle._Unpickler.dispatch[code[0]])
+                         for code in _OPCODES})
 
     def __init__(self, file: _CappedReader, path: Path) -> None:
         # network2's pixels are Python 2 str; latin1 keeps each byte as one character
         super().__init__(file, encoding="latin1")
         self._path = path
+        self.opcodes_run = 0
 
     def find_class(self, module: str, name: str) -> Any:
         try:
@@ -463,7 +506,10 @@ class _CappedReader:
         return self._counted(self._raw.read, size)
 
     def readline(self, size: int | None = -1) -> bytes:
-        return self._counted(self._raw.readline, size)
+        line = self._counted(self._raw.readline, size)
+        if not line.endswith(b"\n"):  # only pickles read lines: their GLOBAL names
+            raise DatasetFormatError(f"{self._path} ends inside a line of text (truncated)")
+        return line
 
     def _counted(self, read: Callable[[int], bytes], size: int | None) -> bytes:
         room = self._cap - self._count

@@ -3,6 +3,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import pickle
+import pickletools
 import re
 import struct
 import subprocess
@@ -69,6 +70,27 @@ def pixel_splits(n: int = 5) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
         images, labels = digits(n, seed)
         parts.append(((images.reshape(n, 784) / 256).astype(np.float32), labels.astype(np.int64)))
     return tuple(parts)
+
+
+def py2_array(a: np.ndarray, *, code: bytes | None = None, shape: tuple[int, ...] | None = None,
+              flags: int = 0) -> bytes:
+    """``a`` pickled as NumPy 1 under Python 2 did in network2's file (same opcodes)."""
+    code = code or {np.float32: b"f4", np.int64: b"i8"}[a.dtype.type]
+    shape = a.shape if shape is None else shape
+    dims = b"".join(b"M" + struct.pack("<H", n) for n in shape) + bytes([0x84 + len(shape)])
+    data = a.tobytes()
+    return (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R(K\x01"
+            + dims + b"cnumpy\ndtype\nU" + bytes([len(code)]) + code + b"K\x00K\x01\x87R"
+            + b"(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK" + bytes([flags]) + b"tb"
+            + b"\x89T" + struct.pack("<i", len(data)) + data + b"tb")
+
+
+def py2_pickle(parts, **changes) -> bytes:
+    """network2's file in miniature: protocol 2, ((x, y), (x, y), (x, y)), the first x changed."""
+    arrays = [py2_array(a, **(changes if i == 0 else {}))
+              for i, a in enumerate(a for pair in parts for a in pair)]
+    pairs = [arrays[i] + arrays[i + 1] + b"\x86" for i in (0, 2, 4)]
+    return b"\x80\x02" + b"".join(pairs) + b"\x87."
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -223,6 +245,26 @@ def test_pickles_of_plain_arrays_load_whatever_the_protocol_or_spelling(
         assert split.x.dtype == np.float32 and split.labels.dtype == np.int64
 
 
+@pytest.mark.parametrize("gz", [True, False], ids=["gz", "raw"])
+def test_a_python2_numpy1_pickle_like_network2s_loads(tmp_path, gz):
+    parts = pixel_splits()
+    data = py2_pickle(parts)
+    assert pickle.loads(data, encoding="latin1")[2][1].tolist() == parts[2][1].tolist()
+    path = write(tmp_path / "mnist.pkl", gzip.compress(data) if gz else data)
+    for split, (x, labels) in zip(load_pickle(path), parts):
+        np.testing.assert_array_equal(split.x, x)
+        np.testing.assert_array_equal(split.labels, labels)
+        assert split.x.flags.writeable and split.labels.flags.writeable
+
+
+def test_pickled_dtype_internals_never_reach_numpy(tmp_path):
+    # NumPy's own dtype.__setstate__ trusts these flags (63 claims the floats hold objects);
+    # fnn builds a plain dtype from the name and byte order alone
+    parts = pixel_splits()
+    path = write(tmp_path / "mnist.pkl", py2_pickle(parts, flags=63))
+    np.testing.assert_array_equal(load_pickle(path).training.x, parts[0][0])
+
+
 def test_pickle_loads_in_the_requested_dtype(tmp_path):
     path = write(tmp_path / "mnist.pkl", pickle.dumps(pixel_splits()))
     assert load_pickle(path, dtype=np.float64).training.x.dtype == np.float64
@@ -240,7 +282,7 @@ def _eval_payload(marker: Path, protocol: int = 3) -> bytes:
 def test_the_eval_payload_is_live_under_the_plain_unpickler(tmp_path):
     # the control for the next test: plain pickle.loads does run it
     marker = tmp_path / "ran"
-    pickle.loads(_eval_payload(marker))  # noqa: S301 - the point of the test
+    pickle.loads(_eval_payload(marker))
     assert marker.exists()
 
 
@@ -291,17 +333,21 @@ def _pickle_cases() -> list[tuple[str, bytes, str]]:
         ("mnist.pkl", b"hello, world", "is not a readable pickle"),
         ("mnist.pkl", good + b"junk", "has data after the end of the pickle"),
         ("mnist.pkl", pickle.dumps(pixel_splits()[:2]),
-         "must hold ((train_x, train_y), (valid_x, valid_y), (test_x, test_y)) arrays, got "
-         "((float32 array(5, 784), int64 array(5,)), (float32 array(5, 784), int64 array(5,)))"),
-        ("mnist.pkl", pickle.dumps({"x": 1}), "got dict"),
+         ("must hold ((train_x, train_y), (valid_x, valid_y), (test_x, test_y)) arrays, got "
+         "((float32 array(5, 784), int64 array(5,)), (float32 array(5, 784), int64 array(5,)))")),
+        ("mnist.pkl", pickle.dumps({"x": 1}), "opcode b'}', which an MNIST pickle never uses"),
+        ("mnist.pkl", pickle.dumps(((1, 2),) * 3), "got ((int, int), (int, int), (int, int))"),
+        ("mnist.pkl", b"\x80\x02" + b"(" * 10_001 + b".", "more than MAX_OPCODES = 10000"),
+        ("mnist.pkl", b"\x80\x02N\x8a\x01\x05.", "opcode b'\\x8a'"),  # LONG1
+        ("mnist.pkl", b"\x80\x02Nr\x00\x00\x00\x40.", "got NoneType"),  # memo 2**30
         ("mnist.pkl", splits_with(0, x=x[:, :783]),
          "training x must be float rows of 784 pixels, got float32 array(5, 783)"),
         ("mnist.pkl", splits_with(1, x=(x * 256).astype(np.uint8)),
          "validation x must be float rows of 784 pixels, got uint8 array(5, 784)"),
         ("mnist.pkl", splits_with(2, x=x[:0]), "test x must be float rows"),
         ("mnist.pkl", splits_with(0, x=x.reshape(5, 28, 28)), "got float32 array(5, 28, 28)"),
-        ("mnist.pkl", splits_with(2, x=high), "test pixels must be in [0, 1], got 1.5 at row 3, "
-         "column 17"),
+        ("mnist.pkl", splits_with(2, x=high), ("test pixels must be in [0, 1], got 1.5 at row 3, "
+         "column 17")),
         ("mnist.pkl", splits_with(1, x=nan), "pixels must be in [0, 1], got nan at row 1"),
         ("mnist.pkl", splits_with(0, x=-x), "pixels must be in [0, 1]"),
         ("mnist.pkl", splits_with(0, labels=np.array([1, 2, 10, 3, 4])),
@@ -312,14 +358,25 @@ def _pickle_cases() -> list[tuple[str, bytes, str]]:
          "training labels must be 5 integers (one per image), got int64 array(4,)"),
         ("mnist.pkl", splits_with(0, labels=np.zeros(5)), "got float64 array(5,)"),
         ("mnist.pkl", splits_with(0, labels=np.zeros((5, 1), np.int64)), "got int64 array(5, 1)"),
+        ("mnist.pkl", py2_pickle(pixel_splits(), code=b"O8"), ("dtype is not a plain number "
+         "(name 'O8', state (3, '<', None, None, None, -1, -1, 0))")),
+        ("mnist.pkl", py2_pickle(pixel_splits(), code=b"f16"), "name 'f16'"),
+        ("mnist.pkl", py2_pickle(pixel_splits(), shape=(5, 785)),
+         "holds a float32 array of shape (5, 785) (15700 bytes) with 15680 bytes of data"),
+        ("mnist.pkl", py2_pickle(pixel_splits()).replace(b"U\x01<N", b"U\x01?N", 1),
+         "dtype is not a plain number"),
+        ("mnist.pkl", py2_pickle(pixel_splits()).replace(b"K\x03U\x01<NNN", b"K\x03U\x01<N)N", 1),
+         "dtype is not a plain number"),
     ]
 
 
 PICKLE_CASE_IDS = [
     "gzip-half", "gzip-no-trailer", "gzip-bad-crc", "gzip-garbage", "gz-name-raw-data",
     "gz-name-empty", "pickle-half", "pickle-no-stop", "empty", "not-a-pickle", "trailing-data",
-    "two-parts", "dict", "783-columns", "uint8-x", "no-rows", "3d-x", "pixel-1.5", "pixel-nan",
+    "two-parts", "dict", "ints", "too-many-opcodes", "long1-opcode", "huge-memo-index",
+    "783-columns", "uint8-x", "no-rows", "3d-x", "pixel-1.5", "pixel-nan",
     "pixel-negative", "label-10", "label-minus-1", "label-count", "float-labels", "2d-labels",
+    "object-dtype", "f16-dtype", "shape-vs-data", "bad-byte-order", "structured-dtype",
 ]
 
 
@@ -330,22 +387,38 @@ def test_corrupt_pickles_raise_dataset_format_error_naming_file_and_problem(
     assert_format_error(lambda: load_pickle(path), path, fragment)
 
 
-def test_no_other_exception_escapes_from_mangled_pickles(tmp_path):
-    good = pickle.dumps(pixel_splits(2), protocol=4)
-    rng = np.random.default_rng(7)
-    path = tmp_path / "mnist.pkl"
-    for trial in range(400):
+def structural_offsets(data: bytes) -> list[int]:
+    """Offsets of opcodes and their small arguments: everything but the array bytes."""
+    ops = list(pickletools.genops(data))
+    offsets = []
+    for (_, arg, start), (_, _, end) in zip(ops, [*ops[1:], (None, None, len(data))]):
+        big = isinstance(arg, bytes | str) and len(arg) > 64
+        offsets.extend(range(start, end - len(arg) if big else end))
+    return offsets
+
+
+@pytest.mark.parametrize("kind", ["python2", "protocol-4"])
+def test_no_other_exception_escapes_from_mangled_pickles(tmp_path, kind):
+    parts = pixel_splits(1)
+    good = py2_pickle(parts) if kind == "python2" else pickle.dumps(parts, protocol=4)
+    offsets, rng = structural_offsets(good), np.random.default_rng(7)
+    path, outcomes, messages = tmp_path / "mnist.pkl", set(), []
+    for trial in range(300):
         data = bytearray(good)
-        for i in rng.integers(0, len(data), 1 + trial % 4):
+        for i in rng.choice(offsets, 1 + trial % 3):
             data[i] = int(rng.integers(0, 256))
         path.write_bytes(bytes(data))
         try:
             load_pickle(path)
+            outcomes.add("loaded")
         except DatasetFormatError as exc:
-            assert str(path) in str(exc)
-    for end in range(0, len(good), 7):
+            outcomes.add(type(exc).__name__)
+            messages.append(str(exc))
+    assert outcomes == {"loaded", "DatasetFormatError", "UnsafeFileError"}
+    assert all(str(path) in message for message in messages)
+    for end in sorted({*offsets[::3], *range(0, len(good), 500)}):  # mostly between opcodes
         path.write_bytes(good[:end])
-        with pytest.raises(DatasetFormatError):
+        with pytest.raises(DatasetFormatError, match="truncated"):
             load_pickle(path)
 
 
