@@ -129,8 +129,9 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def markdown(results: dict[str, list[dict[str, Any]]]) -> str:
     """The README table."""
-    lines = ["| configuration | book | final validation % | test % | best validation % | "
-             "wall time / run | command (seed 0) |", "|---|---|---|---|---|---|---|"]
+    header = ("| configuration | book | final validation % | test % | best validation % | "
+              "wall time / run | command (seed 0) |")
+    lines = [header, "|---|---|---|---|---|---|---|"]
     for row, runs in results.items():
         s = summary(runs)
         book = ROWS[row]["book"]

@@ -207,8 +207,11 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
                    help="write a checkpoint after every epoch")
     p.add_argument("--resume", action="store_true",
                    help="continue from --checkpoint if it exists (same data and settings)")
-    p.add_argument("--threads", type=_NONNEG_INT, default=0,
-                   help="BLAS threads (needs threadpoolctl; 0 = leave as is)")
+    p.add_argument("--threads", type=_NONNEG_INT, default=None,
+                   help="BLAS threads while training (needs threadpoolctl, fnn[threads]); "
+                        "default 1 when threadpoolctl is installed (fastest for these small "
+                        "matrices, and bits then do not depend on the core count); 0 = leave "
+                        "the BLAS setting as it is")
     p.add_argument("--no-progress", action="store_true", help="no progress bar while epochs run")
 
 
@@ -262,15 +265,18 @@ def _check_writable(path: Path | None, option: str) -> None:
         raise OSError(f"{option} {path}: folder {folder} is not writable")
 
 
-def _limit_threads(n: int) -> Any:
+def _limit_threads(n: int | None) -> Any:
+    """A context limiting BLAS to ``n`` threads (None: 1 if threadpoolctl is there)."""
     if n == 0:
         return None
     try:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415  (an optional extra)
     except ImportError:
+        if n is None:
+            return None
         raise UsageError("argument --threads: needs threadpoolctl "
                          "(pip install 'fnn[threads]')") from None
-    return threadpool_limits(limits=n, user_api="blas")
+    return threadpool_limits(limits=n or 1, user_api="blas")
 
 
 class _Progress:

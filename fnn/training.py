@@ -27,6 +27,7 @@ from fnn.activations import SIGMOID, Activation, get_activation
 from fnn.costs import Cost, get_cost, l1_gradient, l2_gradient
 from fnn.data import Batch, Labelled, as_evaluation_data, as_training_data, take
 from fnn.errors import ConfigError, FnnTypeError, NonFiniteError
+from fnn.fastpath import fast_epoch
 from fnn.monitor import EpochRecord, History, Monitor, measure
 from fnn.network import backprop, hidden_activations, summed_gradient
 from fnn.optimizers import State, make_optimizer
@@ -227,6 +228,17 @@ def run_epoch_state(state: tuple[Params, State], data: Batch, config: TrainConfi
     return reduce(_stepper(config, config.eta, data.x.shape[0]), items, state)
 
 
+def _epoch(state: tuple[Params, State], data: Batch, config: TrainConfig,
+           rng: np.random.Generator, *, progress: Progress | None,
+           masks_rng: np.random.Generator | None) -> tuple[Params, State]:
+    """``run_epoch_state``'s result; plain SGD takes ``fast_epoch`` (the same bits, faster;
+    it hands any setting it does not cover back to ``run_epoch``)."""
+    if config.optimizer != "sgd":
+        return run_epoch_state(state, data, config, rng, progress=progress, masks_rng=masks_rng)
+    return fast_epoch(state[0], data, config, rng, progress=progress,
+                      masks_rng=masks_rng), state[1]
+
+
 def _reporting(items: Iterator[Any], total: int, progress: Progress) -> Iterator[Any]:
     every = max(1, total // 100)
     for done, item in enumerate(items, 1):
@@ -305,9 +317,8 @@ def train_states(prepared: Prepared, *, start: TrainState | None = None,
         assert eta is not None, "a stop is noted on the previous record"
         cfg = config._replace(eta=eta)
         tick = None if progress is None else partial(progress, epoch)
-        new = run_epoch_state((state.params, state.opt_state), data, cfg,
-                              epoch_rng(config.seed, epoch), progress=tick,
-                              masks_rng=masks_rng_for(config, epoch))
+        new = _epoch((state.params, state.opt_state), data, cfg, epoch_rng(config.seed, epoch),
+                     progress=tick, masks_rng=masks_rng_for(config, epoch))
         if not _all_finite(new[0]):
             raise _locate_divergence((state.params, state.opt_state), data, cfg, epoch,
                                      state.history)
