@@ -50,7 +50,8 @@ ROWS: dict[str, dict[str, Any]] = {
                         settings={**BASE, "sizes": [784, 100, 10], "cost": "log_likelihood",
                                   "output": "softmax"}),
     "best-800": dict(title="784-800-10 ReLU, softmax, momentum 0.9, eta 0.01, lmbda 5, "
-                           "batch 50, shifts x5, halve:3, 30 epochs, float32", book=None,
+                           "batch 50, shifts x5 (250,000 images), halve:3, 30 epochs, float32",
+                     book=None,
                      settings={**BASE, "sizes": [784, 800, 10], "cost": "log_likelihood",
                                "output": "softmax", "activation": "relu", "init": "he",
                                "optimizer": "momentum", "mu": 0.9, "eta": 0.01,
@@ -153,14 +154,19 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--mnist", default=os.environ.get("FNN_MNIST", str(DEFAULT_MNIST)))
     p.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "results.json")
+    p.add_argument("--table-only", action="store_true",
+                   help="print the table of the runs stored in --json; train nothing")
     args = p.parse_args()
     rows, seeds = args.rows.split(","), [int(s) for s in args.seeds.split(",")]
+    if args.table_only:
+        rows = []
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         p.error(f"unknown row {unknown[0]!r}; expected one of {list(ROWS)}")
     jobs = [(r, s) for r in rows for s in seeds]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        done = list(pool.map(run_one, *zip(*jobs), [args.mnist] * len(jobs)))
+        done = list(pool.map(run_one, [r for r, _ in jobs], [s for _, s in jobs],
+                             [args.mnist] * len(jobs)))
     stored = json.loads(args.json.read_text()) if args.json.exists() else {"runs": []}
     keep = [r for r in stored["runs"] if (r["row"], r["seed"]) not in set(jobs)]
     stored = {"machine": {"python": platform.python_version(), "numpy": np.__version__,
@@ -168,7 +174,8 @@ def main() -> None:
               "runs": keep + done}
     args.json.write_text(json.dumps(stored, indent=1) + "\n")
     by_row: dict[str, list[dict[str, Any]]] = {}
-    for r in sorted(stored["runs"], key=lambda r: (list(ROWS).index(r["row"]), r["seed"])):
+    order = {name: i for i, name in enumerate(ROWS)}
+    for r in sorted(stored["runs"], key=lambda r: (order.get(r["row"], len(order)), r["seed"])):
         by_row.setdefault(r["row"], []).append(r)
     print(markdown(by_row))
     sys.stdout.flush()
