@@ -35,6 +35,7 @@ from fnn.optimizers import OPTIMIZERS
 from fnn.params import INITIALIZERS, init_params
 from fnn.schedules import parse_schedule
 from fnn.serialization import atomic_write_bytes, load, save
+from fnn.sweep_cli import add_sweep_parser, plot_results, run_sweep_command
 from fnn.training import Prepared, TrainState, prepare_sgd, train_states
 
 __all__ = ["format_record", "main", "main_exit"]
@@ -143,8 +144,10 @@ def _parser() -> _Parser:
     evaluate.add_argument("--lmbda", type=_NONNEG_FLOAT, default=0.0,
                           help="L2 strength included in the reported cost (default 0)")
     plot = commands.add_parser("plot", help="learning curves from a --history file")
-    plot.add_argument("history", type=Path, help="a history file (.json or .csv)")
+    plot.add_argument("history", type=Path,
+                      help="a history file (.json or .csv) or a sweep's results (.jsonl)")
     plot.add_argument("-o", "--output", type=Path, required=True, help="the image to write (.png)")
+    add_sweep_parser(commands)
     return parser
 
 
@@ -451,6 +454,8 @@ def _plot(args: argparse.Namespace) -> int:
         import matplotlib as mpl  # noqa: F401, PLC0415  (an optional extra)
     except ImportError:
         raise ImportError("fnn plot needs matplotlib: pip install 'fnn[plot]'") from None
+    if args.history.suffix.lower() == ".jsonl":
+        return plot_results(args.history, args.output)
     from fnn import plotting  # noqa: PLC0415
     text = args.history.read_text(encoding="utf-8")
     history = (History.from_csv(text) if args.history.suffix.lower() == ".csv"
@@ -460,7 +465,7 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "plot": _plot}
+COMMANDS = {"train": _train, "evaluate": _evaluate, "plot": _plot, "sweep": run_sweep_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -74,7 +74,9 @@ def sweep_curves(results: Iterable[JobResult], path: str | os.PathLike[str]) -> 
         for ax, field, scale in ((acc_ax, "evaluation_accuracy", 100.0),
                                  (cost_ax, "evaluation_cost", 1.0)):
             color = _band(ax, _curves(runs, field, scale), label, color)
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
     for ax, name in ((acc_ax, "evaluation accuracy (%)"), (cost_ax, "evaluation cost")):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)

@@ -1,0 +1,318 @@
+"""``fnn sweep``: seeds × hyper-parameters from the command line, resumable, on local
+processes or a Dask cluster; and ``fnn plot`` for a sweep's results file.
+
+``add_sweep_parser(commands)`` adds the ``sweep`` sub-command to ``fnn.cli``'s parser and
+``run_sweep_command(args)`` runs it: progress (jobs done / total, ETA) on stderr, the summary
+on stdout, exit codes as ``fnn.cli.main`` (0 done, even when some jobs failed or diverged:
+they are in the results and the table; 1 a runtime problem; 2 a usage error; 130 Ctrl-C,
+with every finished job saved: the same command resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from fnn import sweep as sw
+from fnn.costs import COSTS
+from fnn.data import Labelled
+from fnn.errors import ConfigError, FnnTypeError
+from fnn.params import INITIALIZERS
+
+__all__ = ["add_sweep_parser", "plot_results", "run_sweep_command"]
+
+SWEEP_EPOCHS = 10
+"""Default epochs of a sweep run: a third of ``fnn train``'s 30, as a sweep runs many."""
+
+SWEEP_SEEDS = 3
+"""Default number of seeds per config."""
+
+_INT_SETTINGS = frozenset({"epochs", "mini_batch_size"})
+_FLOAT_SETTINGS = frozenset({"eta", "lmbda"})
+
+
+def _grid_option(text: str) -> tuple[str, tuple[Any, ...]]:
+    """``NAME=V1,V2,...`` as (name, checked values); sizes are written 784-30-10."""
+    name, sep, values = text.partition("=")
+    name = name.strip().replace("-", "_")
+    if not sep or name not in sw.SweepConfig._fields:
+        raise argparse.ArgumentTypeError(
+            f"must be NAME=V1,V2,... with NAME one of {list(sw.SweepConfig._fields)}, got {text!r}")
+    parts = [v.strip() for v in values.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"{name} needs values separated by commas, got {text!r}")
+    try:
+        return name, tuple(sw.sweep_config(**{name: _value(name, v)})[_index(name)]
+                           for v in parts)
+    except (ConfigError, FnnTypeError, ValueError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _index(name: str) -> int:
+    return sw.SweepConfig._fields.index(name)
+
+
+def _value(name: str, text: str) -> Any:
+    if name in _INT_SETTINGS:
+        return int(text)
+    if name in _FLOAT_SETTINGS:
+        return float(text)
+    if name == "sizes":
+        return [int(p) for p in text.split("-")]
+    return text
+
+
+def _seed_list(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be seeds (ints >= 0) separated by commas, got {text!r}") from None
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(
+            f"must be distinct ints >= 0 separated by commas, got {text!r}")
+    return seeds
+
+
+def add_sweep_parser(commands: Any) -> None:
+    """Add ``fnn sweep`` to ``commands``, the sub-parsers object of ``fnn.cli``'s parser."""
+    from fnn import cli  # noqa: PLC0415  (cli imports this module)
+    p = commands.add_parser(
+        "sweep", help="train every combination of settings with several seeds",
+        description="Train a grid of settings, each with several seeds, on local processes or "
+                    "a Dask cluster. Each finished run is appended to --out; running the same "
+                    "command again skips the runs already there. Progress goes to stderr, a "
+                    "summary per config (mean, std, min, max over seeds) to stdout. "
+                    f"Defaults are fnn train's, but {SWEEP_EPOCHS} epochs.")
+    p.add_argument("--grid", type=_grid_option, action="append", default=[],
+                   metavar="NAME=V1,V2", help="values of one setting to try (repeat for a "
+                   "grid; sizes as 784-30-10); settings: " + ", ".join(sw.SweepConfig._fields))
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=cli._POS_INT, default=None, metavar="N",
+                       help=f"seeds per config: children 0..N-1 of --root-seed "
+                            f"(default {SWEEP_SEEDS})")
+    seeds.add_argument("--seed-list", type=_seed_list, metavar="S1,S2",
+                       help="explicit seeds, each as fnn train --seed")
+    p.add_argument("--root-seed", type=cli._NONNEG_INT, default=0,
+                   help="the seed --seeds spawns from (default 0)")
+    p.add_argument("--sizes", type=cli._sizes, default=(784, 30, 10), metavar="N,N,...",
+                   help="layer sizes, input first (default 784,30,10)")
+    p.add_argument("--cost", choices=sorted(COSTS), default="cross_entropy")
+    p.add_argument("--epochs", type=cli._NONNEG_INT, default=SWEEP_EPOCHS,
+                   help=f"default {SWEEP_EPOCHS}")
+    p.add_argument("--mini-batch-size", type=cli._POS_INT, default=10, metavar="M")
+    p.add_argument("--eta", type=cli._POS_FLOAT, default=0.5, help="default 0.5")
+    p.add_argument("--lmbda", type=cli._NONNEG_FLOAT, default=5.0, help="default 5.0")
+    p.add_argument("--init", choices=sorted(INITIALIZERS), default="default")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    cli._data_arguments(p)
+    p.add_argument("--training-rows", type=cli._POS_INT, metavar="N",
+                   help="train on the first N training rows only")
+    p.add_argument("--evaluation-rows", type=cli._POS_INT, metavar="N",
+                   help="evaluate on the first N rows of the evaluation set only")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=cli._POS_INT, metavar="N",
+                       help="local worker processes (default: the usable cores; 1 runs the "
+                            "jobs in this process)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a Dask scheduler, e.g. tcp://10.0.0.5:8786 (needs fnn[sweep])")
+    p.add_argument("--out", type=Path, required=True, metavar="RESULTS.jsonl",
+                   help="the results file: one JSON line per finished run (appended)")
+    p.add_argument("--format", choices=("text", "csv", "json"), default="text",
+                   help="the summary on stdout (default text)")
+    p.add_argument("--no-progress", action="store_true", help="no line per finished run")
+
+
+def _usable_cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def _sweep_of(args: argparse.Namespace) -> sw.Sweep:
+    from fnn import cli  # noqa: PLC0415
+    names = [name for name, _ in args.grid]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise cli.UsageError(f"argument --grid: {repeated[0]} is given more than once")
+    if args.seed_list is not None and args.root_seed != 0:
+        raise cli.UsageError("argument --root-seed: not used with --seed-list")
+    base = sw.sweep_config(sizes=args.sizes, cost=args.cost, epochs=args.epochs,
+                           mini_batch_size=args.mini_batch_size, eta=args.eta,
+                           lmbda=args.lmbda, init=args.init, dtype=args.dtype)
+    seeds = args.seed_list if args.seed_list is not None else args.seeds or SWEEP_SEEDS
+    try:
+        return sw.make_sweep(base, grid=dict(args.grid) if args.grid else None, seeds=seeds,
+                             root_seed=args.root_seed)
+    except ConfigError as e:
+        raise cli.UsageError(f"argument --grid: {e}") from None
+
+
+def _data_of(args: argparse.Namespace) -> tuple[str, sw.SweepData]:
+    from fnn import cli  # noqa: PLC0415
+    source, splits = cli._load_data(args.data, args.dtype)
+    name, evaluation = cli._evaluation_split(splits, args.split)
+    training, evaluation = _head(splits.training, args.training_rows), _head(
+        evaluation, args.evaluation_rows)
+    described = (f"{source} ({training.x.shape[0]} training rows; evaluating on {name}, "
+                 f"{evaluation.x.shape[0]} rows)")
+    return described, sw.SweepData(training, evaluation)
+
+
+def _torn(path: Path) -> bool:
+    """Whether the file at ``path`` ends inside a line (a write was interrupted)."""
+    try:
+        with path.open("rb") as f:
+            if f.seek(0, os.SEEK_END) == 0:
+                return False
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except FileNotFoundError:
+        return False
+
+
+def _head(part: Labelled, rows: int | None) -> Labelled:
+    return Labelled(part.x[:rows], part.labels[:rows])
+
+
+class _Reporter:
+    """Progress lines on ``out``: one per finished job, with jobs done / total and an ETA."""
+
+    def __init__(self, out: TextIO, results: Path, enabled: bool) -> None:
+        self.out, self.results, self.enabled = out, results, enabled
+        self.start, self.skipped, self.done, self.total = time.perf_counter(), 0, 0, 0
+
+    def __call__(self, done: int, total: int, result: sw.JobResult | None) -> None:
+        self.done, self.total = done, total
+        if result is None:
+            self.skipped, self.start = done, time.perf_counter()
+            if done:
+                self.out.write(f"{done} of {total} jobs are already in {self.results}\n")
+            return
+        if self.enabled:
+            self.out.write(f"[{done:>{len(str(total))}}/{total}] {_describe(result)}  "
+                           f"({self._timing(done, total)})\n")
+            self.out.flush()
+
+    def _timing(self, done: int, total: int) -> str:
+        elapsed = time.perf_counter() - self.start
+        ran = done - self.skipped
+        eta = elapsed / ran * (total - done)
+        return f"elapsed {_duration(elapsed)}, ETA {_duration(eta)}"
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as ``12.3 s``, ``4 min 05 s`` or ``2 h 03 min``.
+
+    >>> _duration(3.21), _duration(245), _duration(7380)
+    ('3.2 s', '4 min 05 s', '2 h 03 min')
+    """
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _describe(result: sw.JobResult) -> str:
+    seed = result.job.seed
+    name = f"seed {seed.root}" + ("" if seed.spawn_index is None else f"/{seed.spawn_index}")
+    head = f"{sw.config_label(result.job.overrides)} {name}: {result.status}"
+    if result.status != "ok":
+        return f"{head} ({result.error})"
+    last = result.history[-1] if len(result.history) else None
+    accuracy = last.evaluation_accuracy if last is not None else None
+    return head if accuracy is None else f"{head}, evaluation accuracy {100 * accuracy:.2f}%"
+
+
+_FORMATTERS = {"text": sw.summary_text, "csv": sw.summary_csv, "json": sw.summary_json}
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """Run ``fnn sweep`` as parsed by the parser ``add_sweep_parser`` built; the exit code."""
+    from fnn import cli  # noqa: PLC0415
+    sweep = _sweep_of(args)
+    cli._check_writable(args.out, "--out")
+    if args.out.suffix.lower() != ".jsonl":
+        raise cli.UsageError(f"argument --out: must end in .jsonl, got {str(args.out)!r}")
+    described, data = _data_of(args)
+    try:
+        sw.check_data(sweep, data)
+    except ConfigError as e:
+        raise cli.UsageError(f"argument --sizes/--grid/--mini-batch-size: {e}") from None
+    n_jobs = len(sweep.overrides) * len(sweep.seeds)
+    if _torn(args.out):
+        sys.stderr.write(f"fnn sweep: the last line of {args.out} is incomplete (an interrupted "
+                         "write); it is dropped and its job runs again\n")
+    reporter = _Reporter(sys.stderr, args.out, not args.no_progress)
+    try:
+        with _backend(args, data) as (backend, where):
+            sys.stderr.write(f"fnn sweep: {n_jobs} jobs ({len(sweep.overrides)} configs × "
+                             f"{len(sweep.seeds)} seeds) on {described}, {where}\n")
+            results = sw.run_sweep(sweep, data, backend, results=args.out, progress=reporter)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"fnn: interrupted; {reporter.done} of {n_jobs} jobs are saved in "
+                         f"{args.out}; run the same command to resume\n")
+        return 130
+    _finish(results, args, time.perf_counter() - reporter.start)
+    return 0
+
+
+def _finish(results: tuple[sw.JobResult, ...], args: argparse.Namespace, seconds: float) -> None:
+    counts = ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in sw.STATUSES)
+    sys.stderr.write(f"fnn sweep: {len(results)} jobs: {counts}; {_duration(seconds)}; "
+                     f"results in {args.out}\n")
+    versions = {r.versions for r in results}
+    if len(versions) > 1:
+        sys.stderr.write("fnn sweep: note: the results come from several versions: "
+                         + "; ".join(" ".join(f"{k} {v}" for k, v in x._asdict().items())
+                                     for x in sorted(versions)) + "\n")
+    sys.stdout.write(_FORMATTERS[args.format](sw.summarize(results)))
+    sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _backend(args: argparse.Namespace,
+             data: sw.SweepData) -> Iterator[tuple[sw.Backend | None, str]]:
+    """The executor the options ask for and a description of it; shut down on leaving."""
+    if args.scheduler is not None:
+        client = _dask_client(args.scheduler)
+        try:
+            with sw.dask_executor(client, data) as backend:
+                yield backend, f"Dask scheduler {args.scheduler}"
+        finally:
+            client.close()
+        return
+    workers = args.workers or _usable_cores()
+    if workers == 1:
+        yield None, "1 worker (this process)"
+        return
+    with sw.local_pool(workers, data) as backend:
+        yield backend, f"{workers} local worker processes"
+
+
+def _dask_client(address: str) -> Any:
+    from fnn import cli  # noqa: PLC0415
+    try:
+        from distributed import Client  # noqa: PLC0415  (optional extra)
+    except ImportError:
+        raise cli.UsageError("argument --scheduler: needs dask.distributed "
+                             "(pip install 'fnn[sweep]')") from None
+    return cast(Any, Client)(address)
+
+
+def plot_results(results: Path, output: Path) -> int:
+    """``fnn plot RESULTS.jsonl -o curves.png``: mean ± std learning curves per config."""
+    from fnn import plotting  # noqa: PLC0415
+    loaded = sw.read_results(results)
+    if not loaded.results:
+        raise ConfigError(f"{results} holds no finished jobs")
+    plotting.sweep_curves(loaded.results, output)
+    sys.stdout.write(f"wrote {output}\n")
+    return 0
