@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
-from fnn.activations import SIGMOID, sigmoid
+from fnn.activations import SIGMOID
 from fnn.costs import Cost, l1_penalty, l2_penalty
 from fnn.data import Batch, Labelled, one_hot
 from fnn.errors import DataError
@@ -38,7 +38,8 @@ class EpochRecord(NamedTuple):
 
     Costs are network2's total cost: the mean cost plus the L2 (and L1) term with n = the
     size of the set measured. ``*_correct`` counts correct argmax predictions;
-    ``*_accuracy`` is that count over the set size. ``eta`` is the learning rate used in
+    ``*_accuracy`` is that count over the set size (the predicted class is the argmax of the
+    output layer's weighted input, see ``accuracy``). ``eta`` is the learning rate used in
     the epoch; ``stopped`` is set on the last record of a run that stopped before
     ``epochs`` (the reason), else None.
     """
@@ -173,9 +174,8 @@ def _cell(key: str, text: str | None) -> int | float | str | None:
         raise DataError(f"history CSV field {key} has bad value {text!r}") from None
 
 
-def _outputs(params: Params, x: Array, activation: Hidden,
-             output: Callable[[Array], Array]) -> tuple[Array, Array]:
-    """(z, a) of the output layer, computed in row chunks."""
+def _outputs(params: Params, x: Array, activation: Hidden) -> Array:
+    """The output layer's weighted input z, computed in row chunks."""
     acts = hidden_activations(activation, len(params.weights) - 1)
     zs = []
     for start in range(0, x.shape[0], _CHUNK):
@@ -183,8 +183,7 @@ def _outputs(params: Params, x: Array, activation: Hidden,
         for act, w, b in zip(acts, params.weights[:-1], params.biases[:-1]):
             a = act.fn((w @ a.T).T + b)  # this orientation runs these shapes faster
         zs.append((params.weights[-1] @ a.T).T + params.biases[-1])
-    z = zs[0] if len(zs) == 1 else np.concatenate(zs)
-    return z, output(z)
+    return zs[0] if len(zs) == 1 else np.concatenate(zs)
 
 
 def total_cost(params: Params, x: Array, y: Array, *, cost: Cost, lmbda: float, l1: float = 0.0,
@@ -192,8 +191,7 @@ def total_cost(params: Params, x: Array, y: Array, *, cost: Cost, lmbda: float, 
     """network2's total cost of a set: mean ``cost`` plus ``l2_penalty`` (and
     ``l1_penalty``) with n = len(x). ``y`` is one-hot (n, n_out).
     """
-    z, _ = _outputs(params, x, activation, cost.output)
-    return cost.fn(z, y) + _penalty(params, lmbda, l1, x.shape[0])
+    return cost.fn(_outputs(params, x, activation), y) + _penalty(params, lmbda, l1, x.shape[0])
 
 
 def _penalty(params: Params, lmbda: float, l1: float, n: int) -> float:
@@ -201,9 +199,23 @@ def _penalty(params: Params, lmbda: float, l1: float, n: int) -> float:
 
 
 def accuracy(params: Params, x: Array, labels: Array, *, activation: Hidden = SIGMOID) -> int:
-    """How many rows of ``x`` the net classifies as their label (argmax of the output)."""
-    _, a = _outputs(params, x, activation, sigmoid)
-    return int(np.count_nonzero(np.argmax(a, axis=1) == labels))
+    """How many rows of ``x`` the net classifies as their label.
+
+    The predicted class is the argmax of the output layer's weighted input z: the same class
+    as the argmax of σ(z) or softmax(z), without the ties those make where they round to 1
+    (σ(z) is 1.0 for every z > 17 in float32).
+
+    >>> p = Params(weights=(np.zeros((2, 1), np.float32),),
+    ...            biases=(np.array([20.0, 30.0], np.float32),))
+    >>> from fnn.activations import sigmoid
+    >>> sigmoid(p.biases[0]).tolist(), accuracy(p, np.zeros((1, 1), np.float32), np.array([1]))
+    ([1.0, 1.0], 1)
+    """
+    return _correct(_outputs(params, x, activation), labels)
+
+
+def _correct(z: Array, labels: NDArray[Any]) -> int:
+    return int(np.count_nonzero(np.argmax(z, axis=1) == labels))
 
 
 def _figures(params: Params, x: Array, labels: NDArray[Any] | None, y: Array | None, *, cost: Cost,
@@ -211,7 +223,7 @@ def _figures(params: Params, x: Array, labels: NDArray[Any] | None, y: Array | N
              want_accuracy: bool) -> tuple[Any, Any, Any]:
     if not (want_cost or want_accuracy):
         return None, None, None
-    z, a = _outputs(params, x, activation, cost.output)  # one forward pass serves both
+    z = _outputs(params, x, activation)  # one forward pass serves both figures
     c = None
     if want_cost:
         if y is None:
@@ -220,7 +232,7 @@ def _figures(params: Params, x: Array, labels: NDArray[Any] | None, y: Array | N
         c = cost.fn(z, y) + _penalty(params, lmbda, l1, x.shape[0])
     if not want_accuracy or labels is None:
         return c, None, None
-    correct = int(np.count_nonzero(np.argmax(a, axis=1) == labels))
+    correct = _correct(z, labels)
     return c, correct, correct / x.shape[0]
 
 
