@@ -9,8 +9,29 @@ function returning new values; randomness enters only through an explicit seed.
 (4, 2)
 """
 
-from fnn.activations import sigmoid, sigmoid_prime
-from fnn.costs import COSTS, Cost, cross_entropy, get_cost, l2_penalty, quadratic
+from fnn.activations import (
+    ACTIVATIONS,
+    RELU,
+    SIGMOID,
+    TANH,
+    Activation,
+    get_activation,
+    sigmoid,
+    sigmoid_prime,
+    softmax,
+)
+from fnn.costs import (
+    COSTS,
+    Cost,
+    cross_entropy,
+    get_cost,
+    l1_gradient,
+    l1_penalty,
+    l2_gradient,
+    l2_penalty,
+    log_likelihood,
+    quadratic,
+)
 from fnn.data import Batch, Labelled, one_hot, take
 from fnn.errors import (
     CheckpointMismatchError,
@@ -42,8 +63,13 @@ from fnn.training import TrainConfig, epoch_rng, iterate_sgd, run_epoch, sgd, sg
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACTIVATIONS",
     "COSTS",
     "INITIALIZERS",
+    "RELU",
+    "SIGMOID",
+    "TANH",
+    "Activation",
     "Array",
     "Batch",
     "CheckpointMismatchError",
@@ -71,10 +97,15 @@ __all__ = [
     "cross_entropy",
     "epoch_rng",
     "forward",
+    "get_activation",
     "get_cost",
     "init_params",
     "iterate_sgd",
+    "l1_gradient",
+    "l1_penalty",
+    "l2_gradient",
     "l2_penalty",
+    "log_likelihood",
     "measure",
     "one_hot",
     "quadratic",
@@ -85,6 +116,7 @@ __all__ = [
     "sigmoid",
     "sigmoid_prime",
     "sizes_of",
+    "softmax",
     "take",
     "total_cost",
     "trace",
