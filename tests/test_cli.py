@@ -139,7 +139,8 @@ def test_python_dash_m_fnn_shows_help_with_every_train_option():
                          text=True, check=True).stdout
     for option in ("--sizes", "--cost", "--epochs", "--mini-batch-size", "--eta", "--lmbda",
                    "--init", "--seed", "--data", "--monitor", "--save", "--history",
-                   "--checkpoint", "--resume"):
+                   "--checkpoint", "--resume", "--activation", "--output", "--optimizer", "--mu",
+                   "--schedule", "--early-stop", "--dropout", "--l1", "--expand", "--threads"):
         assert option in out
 
 
