@@ -45,6 +45,8 @@ ROWS: dict[str, dict[str, Any]] = {
                              "N(0,1)/sqrt(n_in)", book=None, settings=BASE),
     "default-100": dict(title="784-100-10 as book-100 with the default init", book=None,
                         settings={**BASE, "sizes": [784, 100, 10]}),
+    "default-30-f32": dict(title="784-30-10 as default-30, trained in float32", book=None,
+                           settings={**BASE, "dtype": "float32"}),
     "softmax-100": dict(title="784-100-10 sigmoid hidden, softmax + log-likelihood, eta 0.5, "
                               "lmbda 5, batch 10, 30 epochs", book=None,
                         settings={**BASE, "sizes": [784, 100, 10], "cost": "log_likelihood",
