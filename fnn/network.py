@@ -72,14 +72,6 @@ def trace(params: Params, x: Array, *, activation: Hidden = SIGMOID,
     return Trace(tuple(zs), tuple(activations))
 
 
-def _output_z(params: Params, x: Array, activation: Hidden, masks: Masks) -> Array:
-    acts = hidden_activations(activation, len(params.weights) - 1)
-    a = x
-    for l, (w, b) in enumerate(zip(params.weights[:-1], params.biases[:-1])):
-        a = acts[l].fn(a @ w.T + b) if masks is None else acts[l].fn(a @ w.T + b) * masks[l]
-    return a @ params.weights[-1].T + params.biases[-1]
-
-
 def forward(params: Params, x: Array, *, activation: Hidden = SIGMOID,
             output: Callable[[Array], Array] = sigmoid) -> Array:
     """The output activations, shape (m, n_out), for the batch ``x`` of shape (m, n_in).
@@ -88,7 +80,7 @@ def forward(params: Params, x: Array, *, activation: Hidden = SIGMOID,
     >>> forward(init_params([784, 30, 10], seed=0), np.zeros((7, 784))).shape
     (7, 10)
     """
-    return output(_output_z(params, x, activation, None))
+    return trace(params, x, activation=activation, output=output).activations[-1]
 
 
 def cost(params: Params, x: Array, y: Array, *, cost: Cost, activation: Hidden = SIGMOID,
@@ -103,7 +95,7 @@ def cost(params: Params, x: Array, y: Array, *, cost: Cost, activation: Hidden =
     >>> round(cost(p, np.zeros((3, 2)), np.ones((3, 1)), cost=cross_entropy), 6)  # ln 2
     0.693147
     """
-    return cost.fn(_output_z(params, x, activation, masks), y)
+    return cost.fn(trace(params, x, activation=activation, masks=masks).zs[-1], y)
 
 
 def summed_gradient(params: Params, x: Array, y: Array, cost: Cost, *,

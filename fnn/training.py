@@ -190,15 +190,16 @@ def masks_rng_for(config: TrainConfig, epoch: int) -> np.random.Generator | None
     return stream(config.seed, DROPOUT, epoch) if config.dropout else None
 
 
-def _stepper(config: TrainConfig, eta: float,
+def _stepper(config: TrainConfig,
              n: int) -> Callable[[tuple[Params, State], tuple[Batch, Masks]], tuple[Params, State]]:
     common: dict[str, Any] = {"lmbda": config.lmbda, "n": n, "cost": config.cost, "l1": config.l1,
               "activation": config.activation}
     if config.optimizer == "sgd":
         def plain(state: tuple[Params, State], item: tuple[Batch, Masks]) -> tuple[Params, State]:
-            return sgd_step(state[0], item[0], eta=eta, masks=item[1], **common), state[1]
+            return sgd_step(state[0], item[0], eta=config.eta, masks=item[1], **common), state[1]
         return plain
-    optimizer = make_optimizer(config.optimizer, eta=eta, **dict(config.optimizer_settings))
+    optimizer = make_optimizer(config.optimizer, eta=config.eta,
+                               **dict(config.optimizer_settings))
     return lambda state, item: optimizer_step(state, item[0], optimizer=optimizer,
                                               masks=item[1], **common)
 
@@ -225,7 +226,7 @@ def run_epoch_state(state: tuple[Params, State], data: Batch, config: TrainConfi
     items = _items(state[0], data, config, rng, masks_rng)
     if progress is not None:
         items = _reporting(items, -(-data.x.shape[0] // config.mini_batch_size), progress)
-    return reduce(_stepper(config, config.eta, data.x.shape[0]), items, state)
+    return reduce(_stepper(config, data.x.shape[0]), items, state)
 
 
 def _epoch(state: tuple[Params, State], data: Batch, config: TrainConfig,
@@ -256,7 +257,7 @@ def _locate_divergence(state: tuple[Params, State], data: Batch, config: TrainCo
     """Replay the (deterministic) epoch step by step to name the first bad mini-batch."""
     items = _items(state[0], data, config, epoch_rng(config.seed, epoch),
                    masks_rng_for(config, epoch))
-    states = accumulate(_stepper(config, config.eta, data.x.shape[0]), items, state)
+    states = accumulate(_stepper(config, data.x.shape[0]), items, state)
     last = next(states)
     for i, new in enumerate(states):
         if not _all_finite(new[0]):
