@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
+import fnn
+
 
 @pytest.fixture(autouse=True)
-def _doctest_numpy(doctest_namespace: dict[str, object]) -> None:
+def _doctest_names(doctest_namespace: dict[str, object]) -> None:
     doctest_namespace["np"] = np
+    doctest_namespace["fnn"] = fnn

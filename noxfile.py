@@ -21,10 +21,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict, as CI runs them."""
+    """ruff, mypy --strict and the import layers, as CI runs them."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", "fnn", "tests", "bench", "tools")
     session.run("mypy")
+    session.run("lint-imports")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Where an epoch's time goes: fnn.run_epoch (cProfile, by function) and fast_epoch (by op).
 
-fast_epoch runs each step as a list of NumPy calls (``fnn.fastpath._run``); wrapping that
+fast_epoch runs each step as a list of NumPy calls (``fnn.training.fastpath._run``); wrapping that
 runner with a timer around every call gives each call's share, which is grouped here into
 what the call is for. Timers add ~0.1 µs per call, so the per-op figures are a little
 high and the unprofiled epoch is reported next to them.
@@ -14,12 +14,11 @@ import pstats
 import time
 from collections import defaultdict
 
-from fnn import fastpath
-from fnn.training import epoch_rng, run_epoch, sgd_step
+from fnn.training import epoch_streams, fastpath, reference, run_epoch
 
 
 def _category(fn, args) -> str:
-    """What a step's NumPy call is for, from the call alone (see fnn.fastpath)."""
+    """What a step's NumPy call is for, from the call alone (see fnn.training.fastpath)."""
     name = getattr(fn, "__name__", str(fn))
     if name in ("matmul", "dot"):
         return "matrix products"
@@ -53,20 +52,21 @@ def fast_breakdown(params, data, config, epoch: int = 0) -> dict[str, float]:
     fastpath._run, fastpath._gather = run, gather
     try:
         start = clock()
-        fastpath.fast_epoch(params, data, config, epoch_rng(config.seed, epoch))
+        fastpath.fast_epoch((params, ()), data, config,
+                            epoch_streams(config.seed, epoch, dropout=False))
         profiled = clock() - start
     finally:
         fastpath._run, fastpath._gather = plain_run, plain_gather
     totals["Python between calls (+ timer overhead)"] = profiled - sum(totals.values())
     start = clock()
-    fastpath.fast_epoch(params, data, config, epoch_rng(config.seed, epoch))
+    fastpath.fast_epoch((params, ()), data, config, epoch_streams(config.seed, epoch, dropout=False))
     totals["epoch (unprofiled)"] = clock() - start
     return dict(totals)
 
 
 _REFERENCE_GROUPS = {
-    "trace": "matrix products + bias add (forward, in trace)",
-    "summed_gradient": "matrix products + Σ∇b (backward, in summed_gradient)",
+    "_pass": "matrix products + bias add (forward, in network._pass)",
+    "_summed_gradient": "matrix products + Σ∇b (backward, in network._summed_gradient)",
     "sigmoid": "σ(z)",
     "sigmoid_prime": "σ'(z)",
     "_sigmoid_prime": "σ'(z)",
@@ -81,17 +81,17 @@ def reference_breakdown(params, data, config, epoch: int = 0) -> dict[str, float
     """Seconds per group of one run_epoch under cProfile (own time of each function)."""
     profile = cProfile.Profile()
     profile.enable()
-    run_epoch(params, data, config, epoch_rng(config.seed, epoch))
+    run_epoch((params, ()), data, config, epoch_streams(config.seed, epoch, dropout=False))
     profile.disable()
     totals: dict[str, float] = defaultdict(float)
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    update_lines = _lines(sgd_step)
+    update_lines = _lines(reference._network2_step)
     for (path, line, name), (_, _, own, _, _) in stats.items():
-        in_update = name == "<genexpr>" and path.endswith("training.py") and line in update_lines
+        in_update = name == "<genexpr>" and path.endswith("reference.py") and line in update_lines
         group = "sgd_step" if in_update else name  # the update's generator expressions
         totals[_REFERENCE_GROUPS.get(group, "Python: partition_all, reduce, tuples, calls")] += own
     start = time.perf_counter()
-    run_epoch(params, data, config, epoch_rng(config.seed, epoch))
+    run_epoch((params, ()), data, config, epoch_streams(config.seed, epoch, dropout=False))
     totals["epoch (unprofiled)"] = time.perf_counter() - start
     return dict(totals)
 

@@ -93,20 +93,23 @@ def run_one(row: str, seed: int, mnist: str) -> dict[str, Any]:
     training = data.training
     if s.get("expand"):
         training = expand(training.x, training.labels, seed=seed)
-    params = fnn.init_params(s["sizes"], seed=seed, scheme=s.get("init", "default"),
+    params = fnn.init_params(s["sizes"], seed=seed,
+                             init=fnn.registry.initializer(s.get("init", "default")),
                              dtype=s["dtype"])
     t0 = time.perf_counter()
+    name = {"sgd": "gradient_descent"}.get(s.get("optimizer", "sgd"), s.get("optimizer"))
+    optimizer = fnn.registry.optimizer({"name": name, "eta": s["eta"],
+                                        **({"mu": s["mu"]} if "mu" in s else {})})
     params, history = fnn.sgd(
         params, training, epochs=s["epochs"], mini_batch_size=s["mini_batch_size"],
-        eta=s["eta"], lmbda=s["lmbda"], cost=s["cost"], seed=seed,
+        optimizer=optimizer, lmbda=s["lmbda"], cost=fnn.registry.cost(s["cost"]), seed=seed,
         evaluation_data=data.validation, monitor_evaluation_accuracy=True,
-        activation=s.get("activation", "sigmoid"), optimizer=s.get("optimizer", "sgd"),
-        optimizer_settings={"mu": s["mu"]} if "mu" in s else None,
-        schedule=s.get("schedule", "constant"))
+        activation=fnn.registry.activation(s.get("activation", "sigmoid")),
+        schedule=fnn.registry.schedule(s.get("schedule", "constant")))
     wall = time.perf_counter() - t0
     activation = s.get("activation", "sigmoid")
     test = fnn.accuracy(params, data.test.x, data.test.labels,
-                        activation=fnn.activations.get_activation(activation))
+                        activation=fnn.registry.activation(activation))
     if limits is not None:
         limits.restore_original_limits()
     accuracies = [r.evaluation_accuracy for r in history]

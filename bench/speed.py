@@ -8,7 +8,7 @@ lmbda 5.0, 50,000 random training examples of 784 features, one epoch, mini-batc
 10, 100 and 1000, float64 and float32. Each (dtype, batch) workload runs in a fresh
 subprocess that times, round-robin so that drift hits all of them alike,
 
-  fnn            fnn.fastpath.fast_epoch (what training runs)
+  fnn            fnn.training.fastpath.fast_epoch (what training runs for these settings)
   fnn reference  fnn.training.run_epoch (the pure fold it must match bit for bit)
   plain NumPy    a straightforward vectorised loop (bench/_baselines.py)
   network2       network2's per-example algorithm, timed on a prefix and scaled
@@ -95,6 +95,7 @@ def _reference_setup(dtype_name: str, batch: int):
     import numpy as np
     from _baselines import make_data
 
+    from fnn.costs import cross_entropy
     from fnn.data import Batch, Labelled
     from fnn.params import init_params
     from fnn.training import make_config
@@ -103,8 +104,16 @@ def _reference_setup(dtype_name: str, batch: int):
     xe, _, labels = make_data(N_EVAL, SIZES[0], SIZES[-1], dtype, seed=1)
     params = init_params(SIZES, seed=0, dtype=dtype)
     config = make_config(epochs=1, mini_batch_size=batch, eta=ETA, lmbda=LMBDA,
-                         cost="cross_entropy", seed=0)
+                         cost=cross_entropy, seed=0)
     return params, Batch(x, y), Labelled(xe, labels.astype(np.int64)), config
+
+
+def _epoch(kind: str, params, data, config):
+    """One epoch of ``kind`` (fast or reference) from params, epoch 0's streams of seed 0."""
+    from fnn.training import epoch_streams, run_epoch
+    from fnn.training.fastpath import fast_epoch
+    epoch = fast_epoch if kind == "fast" else run_epoch
+    return epoch((params, ()), data, config, epoch_streams(0, 0, dropout=False))[0]
 
 
 def time_worker(args: argparse.Namespace) -> None:
@@ -119,22 +128,20 @@ def time_worker(args: argparse.Namespace) -> None:
     )
 
     from fnn.costs import cross_entropy
-    from fnn.fastpath import fast_epoch
-    from fnn.monitor import Monitor, measure
+    from fnn.history import Monitor
+    from fnn.monitor import measure
     from fnn.params import tree_equal
-    from fnn.training import epoch_rng, run_epoch
     _limit_threads(args.threads, args.clock)
     params, data, evaluation, config = _reference_setup(args.dtype, args.batch)
     dtype = data.x.dtype.type
-    fast = fast_epoch(params, data, config, epoch_rng(0, 0))  # warm-up, and the bits to check
+    fast = _epoch("fast", params, data, config)  # warm-up, and the bits to check
     results = []
-    first_reference = timed(lambda: results.append(run_epoch(params, data, config,
-                                                             epoch_rng(0, 0))))
+    first_reference = timed(lambda: results.append(_epoch("reference", params, data, config)))
     identical = tree_equal(fast, results[0])
     both = Monitor(evaluation_cost=True, evaluation_accuracy=True)
     timers = {
-        "fnn": lambda: timed(lambda: fast_epoch(params, data, config, epoch_rng(0, 0))),
-        "fnn_reference": lambda: timed(lambda: run_epoch(params, data, config, epoch_rng(0, 0))),
+        "fnn": lambda: timed(lambda: _epoch("fast", params, data, config)),
+        "fnn_reference": lambda: timed(lambda: _epoch("reference", params, data, config)),
         "plain_numpy": lambda: plain_epoch(params, data.x, data.y, batch=args.batch, eta=ETA,
                                            lmbda=LMBDA),
         "gemm_only": lambda: gemm_only_epoch(SIZES, N_TRAIN, batch=args.batch, dtype=dtype),
@@ -169,16 +176,14 @@ def _compare_threads(params, data, config, args: argparse.Namespace) -> dict:
 
     from threadpoolctl import threadpool_limits
 
-    from fnn.fastpath import fast_epoch
     from fnn.params import tree_equal
-    from fnn.training import epoch_rng
     seconds: dict[int, list[float]] = {args.threads: [], args.compare_threads: []}
     results = {}
     for _ in range(args.rounds):
         for threads, samples in seconds.items():
             with threadpool_limits(threads or None):
                 start = time.perf_counter()
-                results[threads] = fast_epoch(params, data, config, epoch_rng(0, 0))
+                results[threads] = _epoch("fast", params, data, config)
                 samples.append(time.perf_counter() - start)
     return {"wall_best": {str(k): min(v) for k, v in seconds.items()},
             "same_bits": tree_equal(*results.values())}
@@ -196,7 +201,7 @@ def memory_worker(args: argparse.Namespace) -> None:
     reset = _reset_peak_rss()
     params = fnn.init_params(SIZES, seed=0, dtype=dtype)
     common = {"epochs": args.epochs, "mini_batch_size": 10, "eta": ETA, "lmbda": LMBDA,
-              "cost": "cross_entropy", "seed": 0}
+              "cost": fnn.cross_entropy, "seed": 0}
     if args.mode == "sgd":
         fnn.sgd(params, (x, labels), evaluation_data=(xe, le), monitor_evaluation_accuracy=True,
                 **common)
@@ -227,9 +232,10 @@ def _memory_data(dtype, mnist: bool):
 def _fast_run(params, training, evaluation, common: dict, epochs: int):
     """What sgd does with fast_epoch as its epoch: train, then measure after each epoch."""
     from fnn.data import as_evaluation_data, as_training_data
-    from fnn.fastpath import fast_epoch
-    from fnn.monitor import Monitor, measure
-    from fnn.training import epoch_rng, make_config
+    from fnn.history import Monitor
+    from fnn.monitor import measure
+    from fnn.training import epoch_streams, make_config
+    from fnn.training.fastpath import fast_epoch
     dtype = params.weights[0].dtype
     data = as_training_data(training, n_in=SIZES[0], n_out=SIZES[-1], dtype=dtype)
     held = as_evaluation_data(evaluation, n_in=SIZES[0], n_out=SIZES[-1], dtype=dtype)
@@ -237,7 +243,8 @@ def _fast_run(params, training, evaluation, common: dict, epochs: int):
     config = make_config(**common, monitor=monitor)
     records = []
     for epoch in range(epochs):
-        params = fast_epoch(params, data, config, epoch_rng(config.seed, epoch))
+        params = fast_epoch((params, ()), data, config,
+                            epoch_streams(config.seed, epoch, dropout=False))[0]
         records.append(measure(params, epoch, data, held, cost=config.cost, lmbda=config.lmbda,
                                monitor=monitor))
     return params, records
@@ -251,7 +258,7 @@ def run_worker(args: argparse.Namespace) -> None:
     _limit_threads(args.threads, args.clock)
     params, data, evaluation, _ = _reference_setup(args.dtype, 10)
     common = {"epochs": args.epochs, "mini_batch_size": 10, "eta": ETA, "lmbda": LMBDA,
-              "cost": "cross_entropy", "seed": 0}
+              "cost": fnn.cross_entropy, "seed": 0}
     training, held = (data.x, data.y), (evaluation.x, evaluation.labels)
     fast = timed(lambda: _fast_run(params, training, held, common, args.epochs))
     library = timed(lambda: fnn.sgd(params, training, evaluation_data=held,

@@ -1,30 +1,35 @@
 """fnn: a functional feedforward neural-network library on NumPy and toolz.
 
-Parameters are immutable trees of arrays (``Params``); every operation is a pure
-function returning new values; randomness enters only through an explicit seed.
+Parameters are immutable trees of arrays (``Params``, or any plain ``(weights, biases)``
+pair); every operation is a pure function returning new values; optimizers, schedules,
+activations and costs are values; randomness enters only through an explicit seed.
 
 >>> import fnn
->>> params = fnn.init_params([2, 3, 2], seed=0)
->>> fnn.forward(params, np.zeros((4, 2))).shape
+>>> weights, biases = fnn.init_params([2, 3, 2], seed=0)
+>>> fnn.forward((weights, biases), np.zeros((4, 2))).shape
 (4, 2)
 """
 
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from fnn import optimizers, registry, schedules
+from fnn._version import __version__
 from fnn.activations import (
-    ACTIVATIONS,
     RELU,
     SIGMOID,
     TANH,
     Activation,
-    get_activation,
+    log_softmax,
+    relu,
     sigmoid,
     sigmoid_prime,
     softmax,
 )
 from fnn.costs import (
-    COSTS,
     Cost,
     cross_entropy,
-    get_cost,
     l1_gradient,
     l1_penalty,
     l2_gradient,
@@ -44,28 +49,38 @@ from fnn.errors import (
     NonFiniteError,
     UnsafeFileError,
 )
-from fnn.monitor import EpochRecord, History, Monitor, accuracy, measure, total_cost
-from fnn.network import Trace, backprop, cost, forward, trace
+from fnn.history import EpochRecord, History, Monitor
+from fnn.monitor import accuracy, measure, total_cost
+from fnn.network import Trace, backprop, cost, forward, output_z, summed_gradient, trace
+from fnn.optimizers import GradientTransformation, apply_updates, chain
 from fnn.params import (
-    INITIALIZERS,
     Array,
     Grads,
+    Initializer,
     Params,
+    as_params,
+    default_init,
+    he_init,
     init_params,
+    large_init,
     shapes,
     sizes_of,
     tree_equal,
     tree_map,
     zeros_like,
 )
-from fnn.training import TrainConfig, epoch_rng, iterate_sgd, run_epoch, sgd, sgd_step
-
-__version__ = "0.1.0"
+from fnn.training import (
+    TrainConfig,
+    iterate_sgd,
+    make_config,
+    optimizer_step,
+    run_epoch,
+    sgd,
+    sgd_step,
+    train,
+)
 
 __all__ = [
-    "ACTIVATIONS",
-    "COSTS",
-    "INITIALIZERS",
     "RELU",
     "SIGMOID",
     "TANH",
@@ -80,8 +95,10 @@ __all__ = [
     "EpochRecord",
     "FnnError",
     "FnnTypeError",
+    "GradientTransformation",
     "Grads",
     "History",
+    "Initializer",
     "Labelled",
     "ModelFormatError",
     "Monitor",
@@ -92,24 +109,35 @@ __all__ = [
     "UnsafeFileError",
     "__version__",
     "accuracy",
+    "apply_updates",
+    "as_params",
     "backprop",
+    "chain",
     "cost",
     "cross_entropy",
-    "epoch_rng",
+    "default_init",
     "forward",
-    "get_activation",
-    "get_cost",
+    "he_init",
     "init_params",
     "iterate_sgd",
     "l1_gradient",
     "l1_penalty",
     "l2_gradient",
     "l2_penalty",
+    "large_init",
     "log_likelihood",
+    "log_softmax",
+    "make_config",
     "measure",
     "one_hot",
+    "optimizer_step",
+    "optimizers",
+    "output_z",
     "quadratic",
+    "registry",
+    "relu",
     "run_epoch",
+    "schedules",
     "sgd",
     "sgd_step",
     "shapes",
@@ -117,10 +145,29 @@ __all__ = [
     "sigmoid_prime",
     "sizes_of",
     "softmax",
+    "summed_gradient",
     "take",
     "total_cost",
     "trace",
+    "train",
     "tree_equal",
     "tree_map",
     "zeros_like",
 ]
+
+_DEPRECATED: dict[str, tuple[str, Callable[[], Any]]] = {
+    "ACTIVATIONS": ("fnn.registry.ACTIVATIONS", lambda: registry.ACTIVATIONS),
+    "COSTS": ("fnn.registry.COSTS", lambda: registry.COSTS),
+    "INITIALIZERS": ("fnn.registry.INITIALIZERS", lambda: registry.INITIALIZERS),
+    "get_activation": ("fnn.registry.activation", lambda: registry.activation),
+    "get_cost": ("fnn.registry.cost", lambda: registry.cost),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Names of fnn 0.1 that moved, still reachable for one release with a warning."""
+    if name in _DEPRECATED:
+        new, value = _DEPRECATED[name]
+        warnings.warn(f"fnn.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2)
+        return value()
+    raise AttributeError(f"module 'fnn' has no attribute {name!r}")

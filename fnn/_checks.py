@@ -47,6 +47,14 @@ def non_negative_float(name: str, value: Any) -> float:
     return x
 
 
+def finite_float(name: str, value: Any) -> float:
+    """``value`` as a finite float of any sign."""
+    x = _real(name, value, "a finite number")
+    if not math.isfinite(x):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    return x
+
+
 def fraction(name: str, value: Any, *, closed: bool = False) -> float:
     """``value`` as a float in [0, 1) (or [0, 1] when ``closed``)."""
     x = _real(name, value, "a number in [0, 1)")
@@ -71,6 +79,12 @@ def seed_sequence(seed: Any, name: str = "seed") -> np.random.SeedSequence:
     if seed < 0:
         raise ConfigError(f"{name} must be an int >= 0 or a numpy SeedSequence, got {seed!r}")
     return np.random.SeedSequence(int(seed))
+
+
+def named(kind: str, name: Any, values: Any) -> Any:
+    """The one of ``values`` whose ``.name`` is ``name`` (deprecated lookups by name only;
+    ``fnn.registry`` is where names live)."""
+    return choice(kind, name, {v.name: v for v in values})
 
 
 def choice(name: str, value: Any, options: Any) -> Any:

@@ -6,22 +6,25 @@ both the weighted input ``z`` and ``a = fn(z)``, so each can use the cheaper one
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from fnn._checks import choice
+from fnn._checks import named
+from fnn.errors import ConfigError, FnnTypeError
 from fnn.params import Array
 
 __all__ = [
-    "ACTIVATIONS",
+    "BUILT_IN",
     "RELU",
     "SIGMOID",
     "TANH",
     "Activation",
-    "get_activation",
+    "Hidden",
     "log_softmax",
+    "per_layer",
     "relu",
     "sigmoid",
     "sigmoid_prime",
@@ -106,20 +109,40 @@ def _relu_prime(z: Array, a: Array) -> Array:  # noqa: ARG001 (the Activation si
 SIGMOID = Activation("sigmoid", sigmoid, _sigmoid_prime)
 TANH = Activation("tanh", np.tanh, _tanh_prime)
 RELU = Activation("relu", relu, _relu_prime)
-ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (SIGMOID, TANH, RELU)}
+BUILT_IN = (SIGMOID, TANH, RELU)
+"""fnn's own activations (``fnn.registry`` names them for files and the command line)."""
+
+Hidden = Activation | Sequence[Activation]
+"""The hidden layers' activations: one ``Activation`` for all, or one per hidden layer."""
+
+
+def per_layer(activation: Any, n_hidden: int) -> tuple[Activation, ...]:
+    """One Activation per hidden layer from ``activation`` (a single one, or one per layer).
+
+    >>> [a.name for a in per_layer(SIGMOID, 2)]
+    ['sigmoid', 'sigmoid']
+    >>> per_layer((SIGMOID,), 2)
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ConfigError: activation needs one entry per hidden layer (2), got ['sigmoid']
+    """
+    if isinstance(activation, Activation):
+        return (activation,) * n_hidden
+    if isinstance(activation, str | bytes) or not isinstance(activation, Sequence) or not all(
+            isinstance(a, Activation) for a in activation):
+        raise FnnTypeError(f"activation must be an fnn Activation such as fnn.RELU, or one per "
+                           f"hidden layer, got {activation!r}")
+    acts = tuple(activation)
+    if len(acts) != n_hidden:
+        raise ConfigError(f"activation needs one entry per hidden layer ({n_hidden}), "
+                          f"got {[a.name for a in acts]}")
+    return acts
 
 
 def get_activation(name: Any) -> Activation:
-    """The activation registered under ``name`` (an ``Activation`` passes through).
-
-    >>> get_activation("relu").name
-    'relu'
-    >>> get_activation("swish")
-    Traceback (most recent call last):
-    ...
-    fnn.errors.ConfigError: unknown activation 'swish'; expected one of ['relu', 'sigmoid', 'tanh']
-    """
-    if isinstance(name, Activation):
-        return name
-    found: Activation = choice("activation", name, ACTIVATIONS)
+    """Deprecated: pass the value (``fnn.RELU``), or ``fnn.registry.activation(name)``."""
+    warnings.warn("fnn.activations.get_activation is deprecated; pass the value (fnn.RELU) or "
+                  "use fnn.registry.activation(name)", DeprecationWarning, stacklevel=2)
+    found: Activation = name if isinstance(name, Activation) else named("activation", name,
+                                                                          BUILT_IN)
     return found

@@ -7,17 +7,18 @@ to 0 or 1, so no ``nan_to_num`` is needed.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from fnn._checks import choice, non_negative_float, positive_int
+from fnn._checks import named, non_negative_float, positive_int
 from fnn.activations import log_softmax, sigmoid, sigmoid_prime, softmax
-from fnn.params import Array, Params
+from fnn.params import Array, Params, as_params
 
-__all__ = ["COSTS", "Cost", "cross_entropy", "get_cost", "l1_gradient", "l1_penalty",
-           "l2_gradient", "l2_penalty", "log_likelihood", "quadratic"]
+__all__ = ["BUILT_IN", "Cost", "cross_entropy", "l1_gradient", "l1_penalty", "l2_gradient",
+           "l2_penalty", "log_likelihood", "quadratic"]
 
 
 class Cost(NamedTuple):
@@ -80,24 +81,19 @@ True
 1000.0
 """
 
-COSTS: dict[str, Cost] = {c.name: c for c in (quadratic, cross_entropy, log_likelihood)}
+BUILT_IN = (quadratic, cross_entropy, log_likelihood)
+"""fnn's own costs (``fnn.registry`` names them for files and the command line)."""
 
 
-def get_cost(name: str) -> Cost:
-    """Return the cost registered under ``name``.
-
-    >>> get_cost("quadratic").name
-    'quadratic'
-    >>> get_cost("hinge")
-    Traceback (most recent call last):
-    ...
-    fnn.errors.ConfigError: unknown cost 'hinge'; expected one of ['cross_entropy', 'log_likelihood', 'quadratic']
-    """
-    cost: Cost = choice("cost", name, COSTS)
+def get_cost(name: Any) -> Cost:
+    """Deprecated: pass the value (``fnn.cross_entropy``), or ``fnn.registry.cost(name)``."""
+    warnings.warn("fnn.costs.get_cost is deprecated; pass the value (fnn.cross_entropy) or use "
+                  "fnn.registry.cost(name)", DeprecationWarning, stacklevel=2)
+    cost: Cost = named("cost", name, BUILT_IN)
     return cost
 
 
-def l2_penalty(params: Params, lmbda: float, n: int) -> float:
+def l2_penalty(params: Any, lmbda: float, n: int) -> float:
     """The L2 term lmbda/(2n) · Σ‖W‖² over weight matrices only (biases are not decayed).
 
     >>> p = Params(weights=(np.ones((2, 3)),), biases=(np.ones(2),))
@@ -105,10 +101,10 @@ def l2_penalty(params: Params, lmbda: float, n: int) -> float:
     1.5
     """
     lmbda, n = non_negative_float("lmbda", lmbda), positive_int("n", n)
-    return float(0.5 * lmbda / n * sum(np.vdot(w, w) for w in params.weights))
+    return float(0.5 * lmbda / n * sum(np.vdot(w, w) for w in as_params(params).weights))
 
 
-def l2_gradient(params: Params, lmbda: float, n: int) -> Params:
+def l2_gradient(params: Any, lmbda: float, n: int) -> Params:
     """The gradient of ``l2_penalty``: (lmbda/n)·W for weights, zeros for biases.
 
     >>> p = Params(weights=(np.ones((1, 2)),), biases=(np.ones(1),))
@@ -116,11 +112,12 @@ def l2_gradient(params: Params, lmbda: float, n: int) -> Params:
     [[0.5, 0.5]]
     """
     scale = non_negative_float("lmbda", lmbda) / positive_int("n", n)
+    params = as_params(params)
     return Params(weights=tuple(scale * w for w in params.weights),
                   biases=tuple(np.zeros_like(b) for b in params.biases))
 
 
-def l1_penalty(params: Params, l1: float, n: int) -> float:
+def l1_penalty(params: Any, l1: float, n: int) -> float:
     """The L1 term l1/n · Σ|w| over weight matrices only (the book's λ/n Σ|w|).
 
     >>> p = Params(weights=(np.array([[1.0, -2.0]]),), biases=(np.ones(1),))
@@ -128,10 +125,10 @@ def l1_penalty(params: Params, l1: float, n: int) -> float:
     1.5
     """
     l1, n = non_negative_float("l1", l1), positive_int("n", n)
-    return float(l1 / n * sum(np.abs(w).sum() for w in params.weights))
+    return float(l1 / n * sum(np.abs(w).sum() for w in as_params(params).weights))
 
 
-def l1_gradient(params: Params, l1: float, n: int) -> Params:
+def l1_gradient(params: Any, l1: float, n: int) -> Params:
     """The (sub)gradient of ``l1_penalty``: (l1/n)·sgn(W), zeros for biases (sgn 0 = 0).
 
     >>> p = Params(weights=(np.array([[1.0, 0.0, -3.0]]),), biases=(np.ones(1),))
@@ -139,5 +136,6 @@ def l1_gradient(params: Params, l1: float, n: int) -> Params:
     [[0.5, 0.0, -0.5]]
     """
     scale = non_negative_float("l1", l1) / positive_int("n", n)
+    params = as_params(params)
     return Params(weights=tuple(scale * np.sign(w) for w in params.weights),
                   biases=tuple(np.zeros_like(b) for b in params.biases))

@@ -10,11 +10,7 @@ True
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from fnn.monitor import History
-    from fnn.params import Params
+from typing import Any
 
 __all__ = [
     "CheckpointMismatchError",
@@ -66,11 +62,13 @@ class NonFiniteError(FnnError, FloatingPointError):
 
     ``epoch`` and ``batch`` locate the first mini-batch whose update was not
     finite (``batch`` is None when only a monitored cost was); ``params`` are the
-    last finite parameters and ``history`` the records of the completed epochs.
+    last finite parameters (a ``Params``) and ``history`` the records of the completed
+    epochs (a ``History``). They are typed loosely here because this module sits below
+    both types.
     """
 
     def __init__(self, message: str, *, epoch: int, batch: int | None,
-                 params: Params, history: History) -> None:
+                 params: Any, history: Any) -> None:
         super().__init__(message)
         self.epoch = epoch
         self.batch = batch
@@ -83,5 +81,5 @@ class NonFiniteError(FnnError, FloatingPointError):
 
 
 def _rebuild_non_finite(message: str, epoch: int, batch: int | None,
-                        params: Params, history: History) -> NonFiniteError:
+                        params: Any, history: Any) -> NonFiniteError:
     return NonFiniteError(message, epoch=epoch, batch=batch, params=params, history=history)

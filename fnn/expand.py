@@ -6,22 +6,75 @@ copy; labels follow their images. Images are rows of ``side × side`` pixels (28
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from fnn._checks import Seed, non_negative_float, non_negative_int, positive_int
-from fnn.errors import DataError
+from fnn.data import Labelled
+from fnn.errors import ConfigError, DataError
 from fnn.params import Array
-from fnn.seeds import stream
+from fnn.seeds import EXPAND, stream
 
-__all__ = ["SHIFTS", "expand", "rotate", "shift"]
+__all__ = ["NO_EXPANSION", "SHIFTS", "Expansion", "expand", "expand_labelled", "rotate",
+           "shift"]
 
 SHIFTS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 """(rows, columns) moves of the book's expansion: up, down, left, right by one pixel."""
 
-EXPAND = 3  # the stream purpose for expansion draws (see fnn.seeds)
+
+class Expansion(NamedTuple):
+    """How ``expand`` enlarges a training set: the four one-pixel ``shifts`` of each image,
+    and ``rotations`` copies rotated by up to ±``max_degrees``.
+
+    Its text form (command lines, sweep grids) is ``none``, ``shifts``, ``rotations:K`` or
+    ``shifts+rotations:K``:
+
+    >>> Expansion.parse("shifts+rotations:2")
+    Expansion(shifts=True, rotations=2, max_degrees=10.0)
+    >>> Expansion(shifts=True).text
+    'shifts'
+    """
+
+    shifts: bool = False
+    rotations: int = 0
+    max_degrees: float = 10.0
+
+    @property
+    def text(self) -> str:
+        """The text form (``max_degrees`` is not part of it)."""
+        parts = (["shifts"] if self.shifts else []) + (
+            [f"rotations:{self.rotations}"] if self.rotations else [])
+        return "+".join(parts) or "none"
+
+    @classmethod
+    def parse(cls, text: str) -> Expansion:
+        """The expansion ``text`` names (ConfigError for anything else)."""
+        match = re.fullmatch(r"none|(shifts)|(?:(shifts)\+)?rotations:(\d+)", text.strip())
+        if match is None:
+            raise ConfigError(f"expansion must be none, shifts, rotations:K or "
+                              f"shifts+rotations:K, got {text!r}")
+        shifts, shifted, rotations = match.groups()
+        return cls(shifts=bool(shifts or shifted), rotations=int(rotations or 0))
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON data: ``{"shifts": ..., "rotations": ..., "max_degrees": ...}``."""
+        return self._asdict()
+
+    @classmethod
+    def from_json(cls, data: Any) -> Expansion:
+        """The expansion ``to_json`` wrote (ConfigError for anything else)."""
+        if not isinstance(data, dict) or set(data) != set(cls._fields):
+            raise ConfigError(f"expansion must have the keys {list(cls._fields)}, got {data!r}")
+        if not isinstance(data["shifts"], bool):
+            raise ConfigError(f"expansion shifts must be true or false, got {data['shifts']!r}")
+        return cls(data["shifts"], non_negative_int("rotations", data["rotations"]),
+                   non_negative_float("max_degrees", data["max_degrees"]))
+
+
+NO_EXPANSION = Expansion()
 
 
 def _images(x: Array, side: int) -> Array:
@@ -106,3 +159,11 @@ def expand(x: Array, labels: NDArray[Any], *, seed: Seed, shifts: bool = True,
     parts += [rotate(x, np.asarray(rng.uniform(-max_degrees, max_degrees, x.shape[0])),
                      side=side) for _ in range(rotations)]
     return np.concatenate(parts), np.tile(labels, len(parts))
+
+
+def expand_labelled(data: Labelled, expansion: Expansion, *, seed: Seed) -> Labelled:
+    """``data`` expanded as ``expansion`` says (``data`` itself for ``NO_EXPANSION``)."""
+    if not (expansion.shifts or expansion.rotations):
+        return data
+    return Labelled(*expand(data.x, data.labels, seed=seed, shifts=expansion.shifts,
+                            rotations=expansion.rotations, max_degrees=expansion.max_degrees))

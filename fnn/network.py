@@ -5,23 +5,34 @@ use ``activation`` (one ``Activation`` for all, or a tuple with one per hidden l
 by default); the output layer uses the activation that belongs with the cost (``cost.output``:
 σ, or softmax for ``log_likelihood``). ``masks`` (inverted dropout) multiply the hidden
 activations: one (m, n_l) array per hidden layer, or None.
+
+Every public function takes any ``(weights, biases)`` pair as ``params`` and targets ``y`` as
+one-hot rows (m, n_out) or integer labels (m,); it checks them once and then runs the one
+forward pass (``_pass``) and the one backward pass (``_summed_gradient``) that training,
+monitoring and the gradient checks all use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from fnn.activations import SIGMOID, Activation, sigmoid
+import numpy as np
+
+from fnn.activations import SIGMOID, Activation, Hidden, per_layer, sigmoid
 from fnn.costs import Cost
-from fnn.errors import ConfigError
-from fnn.params import Array, Grads, Params
+from fnn.data import as_inputs, as_targets
+from fnn.errors import FnnTypeError
+from fnn.params import Array, Grads, Params, as_params
 
-__all__ = ["Hidden", "Trace", "backprop", "cost", "forward", "hidden_activations",
-           "summed_gradient", "trace"]
+__all__ = ["Trace", "backprop", "cost", "forward", "output_z", "summed_gradient", "trace"]
 
-Hidden = Activation | Sequence[Activation]
 Masks = Sequence[Array] | None
+Output = Callable[[Array], Array]
+
+CHUNK_ROWS = 1000
+"""Rows per forward pass in ``forward``, ``output_z`` and ``cost``: bounds the memory of
+the hidden activations of a large set; rows are independent, so results do not depend on it."""
 
 
 class Trace(NamedTuple):
@@ -34,37 +45,19 @@ class Trace(NamedTuple):
     activations: tuple[Array, ...]
 
 
-def hidden_activations(activation: Hidden, n_hidden: int) -> tuple[Activation, ...]:
-    """One Activation per hidden layer from ``activation`` (a single one, or one per layer).
-
-    >>> [a.name for a in hidden_activations(SIGMOID, 2)]
-    ['sigmoid', 'sigmoid']
-    """
-    if isinstance(activation, Activation):
-        return (activation,) * n_hidden
-    acts = tuple(activation)
-    if len(acts) != n_hidden:
-        raise ConfigError(f"activation needs one entry per hidden layer ({n_hidden}), "
-                          f"got {[a.name for a in acts]}")
-    return acts
+# --------------------------------------------------------------------------- the one pass
 
 
-def trace(params: Params, x: Array, *, activation: Hidden = SIGMOID,
-          output: Callable[[Array], Array] = sigmoid, masks: Masks = None) -> Trace:
-    """The weighted inputs and activations of every layer for the batch ``x``.
-
-    >>> from fnn.params import init_params
-    >>> t = trace(init_params([3, 4, 2], seed=0), np.zeros((5, 3)))
-    >>> [a.shape for a in t.activations], [z.shape for z in t.zs]
-    ([(5, 3), (5, 4), (5, 2)], [(5, 4), (5, 2)])
-    """
-    acts = hidden_activations(activation, len(params.weights) - 1)
+def _pass(params: Params, x: Array, acts: tuple[Activation, ...], output: Output | None,
+          masks: Masks) -> Trace:
+    """The forward pass on checked inputs; ``output`` None leaves the output layer at z."""
     zs: list[Array] = []
     activations = [x]
     for l, (w, b) in enumerate(zip(params.weights, params.biases)):
         zs.append(activations[-1] @ w.T + b)
         if l == len(acts):
-            activations.append(output(zs[-1]))
+            if output is not None:
+                activations.append(output(zs[-1]))
         elif masks is None:
             activations.append(acts[l].fn(zs[-1]))
         else:
@@ -72,37 +65,21 @@ def trace(params: Params, x: Array, *, activation: Hidden = SIGMOID,
     return Trace(tuple(zs), tuple(activations))
 
 
-def forward(params: Params, x: Array, *, activation: Hidden = SIGMOID,
-            output: Callable[[Array], Array] = sigmoid) -> Array:
-    """The output activations, shape (m, n_out), for the batch ``x`` of shape (m, n_in).
-
-    >>> from fnn.params import init_params
-    >>> forward(init_params([784, 30, 10], seed=0), np.zeros((7, 784))).shape
-    (7, 10)
-    """
-    return trace(params, x, activation=activation, output=output).activations[-1]
-
-
-def cost(params: Params, x: Array, y: Array, *, cost: Cost, activation: Hidden = SIGMOID,
-         masks: Masks = None) -> float:
-    """The mean over the batch of the per-example ``cost`` (no L2 term).
-
-    ``y`` is one-hot, shape (m, n_out).
-
-    >>> from fnn.params import init_params
-    >>> from fnn.costs import cross_entropy
-    >>> p = init_params([2, 1], seed=0)._replace(weights=(np.zeros((1, 2)),), biases=(np.zeros(1),))
-    >>> round(cost(p, np.zeros((3, 2)), np.ones((3, 1)), cost=cross_entropy), 6)  # ln 2
-    0.693147
-    """
-    return cost.fn(trace(params, x, activation=activation, masks=masks).zs[-1], y)
+def _output_z(params: Params, x: Array, acts: tuple[Activation, ...],
+              masks: Masks = None) -> Array:
+    """The output layer's weighted input for every row of ``x``, CHUNK_ROWS rows at a time."""
+    if x.shape[0] <= CHUNK_ROWS:
+        return _pass(params, x, acts, None, masks).zs[-1]
+    parts = [_pass(params, x[i:i + CHUNK_ROWS], acts, None,
+                   None if masks is None else [m[i:i + CHUNK_ROWS] for m in masks]).zs[-1]
+             for i in range(0, x.shape[0], CHUNK_ROWS)]
+    return np.concatenate(parts)
 
 
-def summed_gradient(params: Params, x: Array, y: Array, cost: Cost, *,
-                    activation: Hidden = SIGMOID, masks: Masks = None) -> Grads:
+def _summed_gradient(params: Params, x: Array, y: Array, cost: Cost,
+                     acts: tuple[Activation, ...], masks: Masks) -> Grads:
     """The gradient of the per-example cost summed over the batch (network2's nabla sums)."""
-    acts = hidden_activations(activation, len(params.weights) - 1)
-    zs, a = trace(params, x, activation=acts, output=cost.output, masks=masks)
+    zs, a = _pass(params, x, acts, cost.output, masks)
     delta = cost.delta(zs[-1], a[-1], y)
     gw, gb = [delta.T @ a[-2]], [delta.sum(axis=0)]
     for l in range(len(zs) - 2, -1, -1):
@@ -116,17 +93,114 @@ def summed_gradient(params: Params, x: Array, y: Array, cost: Cost, *,
     return Params(weights=tuple(reversed(gw)), biases=tuple(reversed(gb)))
 
 
-def backprop(params: Params, x: Array, y: Array, cost: Cost, *, activation: Hidden = SIGMOID,
+def _mean(summed: Grads, m: int) -> Grads:
+    scale = 1.0 / m
+    return Params(weights=tuple(g * scale for g in summed.weights),
+                  biases=tuple(g * scale for g in summed.biases))
+
+
+# --------------------------------------------------------------------------- checked edges
+
+
+class _Checked(NamedTuple):
+    params: Params
+    x: Array
+    acts: tuple[Activation, ...]
+
+
+def _checked(params: Any, x: Any, activation: Hidden) -> _Checked:
+    p = as_params(params)
+    return _Checked(p, as_inputs(x, p.weights[0].shape[1]), per_layer(activation,
+                                                                       len(p.weights) - 1))
+
+
+def _targets(checked: _Checked, y: Any) -> Array:
+    n_out = checked.params.weights[-1].shape[0]
+    return as_targets(y, checked.x.shape[0], n_out, checked.params.weights[0].dtype)
+
+
+def _cost_value(cost: Any) -> Cost:
+    if not isinstance(cost, Cost):
+        raise FnnTypeError(f"cost must be an fnn Cost such as fnn.cross_entropy, got {cost!r}")
+    return cost
+
+
+def trace(params: Any, x: Array, *, activation: Hidden = SIGMOID, output: Output = sigmoid,
+          masks: Masks = None) -> Trace:
+    """The weighted inputs and activations of every layer for the batch ``x``.
+
+    >>> from fnn.params import init_params
+    >>> t = trace(init_params([3, 4, 2], seed=0), np.zeros((5, 3)))
+    >>> [a.shape for a in t.activations], [z.shape for z in t.zs]
+    ([(5, 3), (5, 4), (5, 2)], [(5, 4), (5, 2)])
+    """
+    c = _checked(params, x, activation)
+    return _pass(c.params, c.x, c.acts, output, masks)
+
+
+def output_z(params: Any, x: Array, *, activation: Hidden = SIGMOID) -> Array:
+    """The output layer's weighted input z, shape (m, n_out): what costs and accuracy read.
+
+    >>> from fnn.params import init_params
+    >>> output_z(init_params([4, 3, 2], seed=0), np.zeros((2500, 4))).shape
+    (2500, 2)
+    """
+    c = _checked(params, x, activation)
+    return _output_z(c.params, c.x, c.acts)
+
+
+def forward(params: Any, x: Array, *, activation: Hidden = SIGMOID,
+            output: Output = sigmoid) -> Array:
+    """The output activations, shape (m, n_out), for the batch ``x`` of shape (m, n_in).
+
+    ``params`` is any ``(weights, biases)`` pair; ``output`` is the output layer's activation
+    (σ by default; ``fnn.softmax`` for a net trained with ``log_likelihood``).
+
+    >>> from fnn.params import init_params
+    >>> weights, biases = init_params([784, 30, 10], seed=0)
+    >>> forward((weights, biases), np.zeros((7, 784))).shape
+    (7, 10)
+    """
+    return output(output_z(params, x, activation=activation))
+
+
+def cost(params: Any, x: Array, y: Array, *, cost: Cost, activation: Hidden = SIGMOID,
+         masks: Masks = None) -> float:
+    """The mean over the batch of the per-example ``cost`` (no L2 term).
+
+    ``y`` is one-hot (m, n_out) or integer labels (m,).
+
+    >>> from fnn.costs import cross_entropy
+    >>> p = ([np.zeros((1, 2))], [np.zeros(1)])
+    >>> round(cost(p, np.zeros((3, 2)), np.ones((3, 1)), cost=cross_entropy), 6)  # ln 2
+    0.693147
+    """
+    c = _checked(params, x, activation)
+    return _cost_value(cost).fn(_output_z(c.params, c.x, c.acts, masks), _targets(c, y))
+
+
+def summed_gradient(params: Any, x: Array, y: Array, cost: Cost, *,
+                    activation: Hidden = SIGMOID, masks: Masks = None) -> Grads:
+    """The gradient of the per-example cost summed over the batch (network2's nabla sums).
+
+    >>> from fnn.costs import quadratic
+    >>> p = ([np.zeros((1, 2))], [np.zeros(1)])
+    >>> summed_gradient(p, np.ones((4, 2)), np.ones((4, 1)), quadratic).biases[0].tolist()
+    [-0.5]
+    """
+    c = _checked(params, x, activation)
+    return _summed_gradient(c.params, c.x, _targets(c, y), _cost_value(cost), c.acts, masks)
+
+
+def backprop(params: Any, x: Array, y: Array, cost: Cost, *, activation: Hidden = SIGMOID,
              masks: Masks = None) -> Grads:
     """The exact gradient of ``cost(params, x, y, cost=cost, ...)`` (mean over the batch).
 
     >>> from fnn.params import init_params, shapes
     >>> from fnn.costs import quadratic
     >>> p = init_params([3, 4, 2], seed=0)
-    >>> shapes(backprop(p, np.ones((5, 3)), np.ones((5, 2)), quadratic)) == shapes(p)
+    >>> shapes(backprop(p, np.ones((5, 3)), np.array([0, 1, 1, 0, 1]), quadratic)) == shapes(p)
     True
     """
-    summed = summed_gradient(params, x, y, cost, activation=activation, masks=masks)
-    scale = 1.0 / x.shape[0]
-    return Params(weights=tuple(g * scale for g in summed.weights),
-                  biases=tuple(g * scale for g in summed.biases))
+    grads = summed_gradient(params, x, y, cost, activation=activation, masks=masks)
+    return _mean(grads, x.shape[0])

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fnn.monitor import History
+from fnn.files import atomic_write_bytes
+from fnn.history import History
+from fnn.sweep import JobResult, config_label, group_by_config
 
-if TYPE_CHECKING:
-    from fnn.sweep import JobResult
+__all__ = ["learning_curves", "require_matplotlib", "sweep_curves"]
 
-__all__ = ["learning_curves", "sweep_curves"]
+
+def require_matplotlib() -> None:
+    """Raise ImportError now if matplotlib (the ``fnn[plot]`` extra) is missing."""
+    import matplotlib as mpl  # noqa: F401, PLC0415  (optional extra, imported where used)
 
 
 def learning_curves(history: History, path: str | os.PathLike[str]) -> Path:
@@ -42,11 +47,8 @@ def learning_curves(history: History, path: str | os.PathLike[str]) -> Path:
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``fig`` atomically in the format ``path``'s suffix names (png without one)."""
-    import io  # noqa: PLC0415
-
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from fnn.serialization import atomic_write_bytes  # noqa: PLC0415
     buffer = io.BytesIO()
     fig.savefig(buffer, format=Path(path).suffix.lstrip(".") or "png", dpi=100)
     plt.close(fig)
@@ -61,8 +63,6 @@ def sweep_curves(results: Iterable[JobResult], path: str | os.PathLike[str]) -> 
     import matplotlib as mpl  # noqa: PLC0415  (optional extra, imported where used)
     mpl.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    from fnn.sweep import config_label, group_by_config  # noqa: PLC0415
 
     fig, (acc_ax, cost_ax) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
     for group in group_by_config(results):

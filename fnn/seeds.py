@@ -11,9 +11,10 @@ import numpy as np
 
 from fnn._checks import Seed, seed_sequence
 
-__all__ = ["DROPOUT", "INIT", "SHUFFLE", "stream"]
+__all__ = ["AUGMENT", "DROPOUT", "EXPAND", "INIT", "SHUFFLE", "stream"]
 
-INIT, SHUFFLE, DROPOUT = 0, 1, 2
+INIT, SHUFFLE, DROPOUT, EXPAND, AUGMENT = 0, 1, 2, 3, 4
+"""The purposes of fnn's streams: each gets its own, so none shifts another."""
 
 
 def stream(seed: Seed, purpose: int, *index: int) -> np.random.Generator:

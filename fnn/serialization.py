@@ -27,14 +27,11 @@ through unchanged: those are not format problems.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import platform
 import reprlib
-import secrets
-import stat
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -42,11 +39,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-import fnn
-from fnn.activations import ACTIVATIONS, SIGMOID, Activation
-from fnn.costs import Cost, cross_entropy, log_likelihood, quadratic
+from fnn import registry
+from fnn._version import __version__
+from fnn.activations import SIGMOID, Activation, Hidden, per_layer
+from fnn.costs import Cost
 from fnn.errors import ConfigError, FnnTypeError, ModelFormatError
-from fnn.network import hidden_activations
+from fnn.files import atomic_write_bytes, key_path, read_json
 from fnn.params import Array, Params, check_params, sizes_of
 
 __all__ = [
@@ -54,12 +52,12 @@ __all__ = [
     "FORMAT_VERSION",
     "SUPPORTED_VERSIONS",
     "Model",
-    "atomic_write_bytes",
     "from_dict",
     "load",
-    "read_json",
     "save",
     "to_dict",
+    "tree_from_dict",
+    "tree_to_dict",
 ]
 
 FORMAT = "fnn.model"
@@ -67,8 +65,7 @@ FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = (1,)  # what this fnn reads; a newer file names its version in the error
 
 # network2 stores the cost's class name; only these names are ever looked up (no getattr)
-_COST_NAMES = {"CrossEntropyCost": cross_entropy, "QuadraticCost": quadratic,
-               "LogLikelihoodCost": log_likelihood}
+_COST_NAMES = registry.NETWORK2_COSTS
 _DTYPES: dict[str, np.dtype[Any]] = {"float64": np.dtype(np.float64),
                                      "float32": np.dtype(np.float32)}
 _FNN_KEYS = ("format", "format_version", "sizes", "cost", "dtype", "metadata", "weights", "biases")
@@ -100,8 +97,45 @@ class _Invalid(Exception):
 # ---------------------------------------------------------------------------- to_dict
 
 
-def to_dict(params: Params, *, cost: Cost, metadata: Mapping[str, Any] | None = None,
-            activation: Activation | Sequence[Activation] = SIGMOID) -> dict[str, Any]:
+def tree_to_dict(tree: Any) -> dict[str, Any]:
+    """A parameter tree (or a gradient, or an optimizer's moment) as network2 lays it out:
+    ``weights`` as nested (n_out, n_in) lists, ``biases`` as nested (n_out, 1) lists of floats.
+
+    >>> tree_to_dict(([np.array([[0.5, -0.0]])], [np.array([5e-324])]))
+    {'weights': [[[0.5, -0.0]]], 'biases': [[[5e-324]]]}
+    """
+    tree = check_params(tree, "tree")
+    # float32 -> float64 is exact, and a float64's repr reads back as the same float
+    return {"weights": [w.astype(np.float64).tolist() for w in tree.weights],
+            "biases": [b.astype(np.float64).reshape(-1, 1).tolist() for b in tree.biases]}
+
+
+def tree_from_dict(data: Any, *, sizes: Sequence[int], dtype: Any = np.float64,
+                   source: str = "<dict>") -> Params:
+    """The tree ``tree_to_dict`` wrote, checked against layer ``sizes``; ``ModelFormatError``
+    names ``source`` and the place of any problem.
+
+    >>> tree_from_dict({"weights": [[[0.5, 1.0]]], "biases": [[[2.0]]]}, sizes=[2, 1]).biases
+    (array([2.]),)
+    """
+    try:
+        if not isinstance(data, dict):
+            raise _Invalid(f"top level: expected a JSON object, got {_describe(data)}")
+        _check_keys(data, ("weights", "biases"), "a parameter tree")
+        return _tree(data, tuple(sizes), np.dtype(dtype))
+    except _Invalid as problem:
+        raise ModelFormatError(f"{source}: {problem}") from None
+
+
+def _tree(data: dict[str, Any], sizes: tuple[int, ...], dtype: np.dtype[Any]) -> Params:
+    layers = list(pairwise(sizes))
+    weights = _matrices(data["weights"], "weights", [(o, i) for i, o in layers], sizes, dtype)
+    biases = _matrices(data["biases"], "biases", [(o, 1) for _, o in layers], sizes, dtype)
+    return Params(weights=weights, biases=tuple(b.reshape(-1) for b in biases))
+
+
+def to_dict(params: Any, *, cost: Cost, metadata: Mapping[str, Any] | None = None,
+            activation: Hidden = SIGMOID) -> dict[str, Any]:
     """The JSON-ready dict of a model file: network2's keys plus format, dtype and metadata.
 
     ``params`` must be finite; ``cost`` is ``quadratic``, ``cross_entropy`` or
@@ -110,16 +144,16 @@ def to_dict(params: Params, *, cost: Cost, metadata: Mapping[str, Any] | None = 
     (stored under ``activations``, one name per hidden layer).
 
     >>> p = Params(weights=(np.array([[0.5, -0.0]]),), biases=(np.array([5e-324]),))
-    >>> d = to_dict(p, cost=quadratic, metadata={"seed": 0})
+    >>> d = to_dict(p, cost=fnn.quadratic, metadata={"seed": 0})
     >>> d["sizes"], d["cost"], d["dtype"], d["weights"], d["biases"], d["metadata"]
     ([2, 1], 'QuadraticCost', 'float64', [[[0.5, -0.0]]], [[[5e-324]]], {'seed': 0})
-    >>> to_dict(p, cost=quadratic, metadata={"eta": float("nan")})
+    >>> to_dict(p, cost=fnn.quadratic, metadata={"eta": float("nan")})
     Traceback (most recent call last):
     ...
     fnn.errors.ConfigError: metadata.eta: expected a finite number, got nan
     """
     params = check_params(params)
-    hidden = hidden_activations(activation, len(params.weights) - 1)
+    hidden = per_layer(activation, len(params.weights) - 1)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -127,18 +161,17 @@ def to_dict(params: Params, *, cost: Cost, metadata: Mapping[str, Any] | None = 
         "cost": _cost_name(cost),
         "dtype": params.weights[0].dtype.name,
         "metadata": _checked_metadata(metadata),
-        # float32 -> float64 is exact, and a float64's repr reads back as the same float
-        "weights": [w.astype(np.float64).tolist() for w in params.weights],
-        "biases": [b.astype(np.float64).reshape(-1, 1).tolist() for b in params.biases],
+        **tree_to_dict(params),
         "activations": [_activation_name(a) for a in hidden],
     }
 
 
 def _activation_name(activation: Activation) -> str:
-    if ACTIVATIONS.get(activation.name) != activation:
+    try:
+        return registry.activation_name(activation)
+    except ConfigError:
         raise ConfigError(f"activation {activation.name!r} cannot be saved; a model file "
-                          f"stores one of {sorted(ACTIVATIONS)}")
-    return activation.name
+                          f"stores one of {sorted(registry.ACTIVATIONS)}") from None
 
 
 def _cost_name(cost: Any) -> str:
@@ -188,7 +221,7 @@ def _json_problem(value: Any, where: str, parents: frozenset[int] = frozenset())
         key = next((k for k in value if not isinstance(k, str)), _MISSING)
         if key is not _MISSING:
             return f"{where}: keys must be strings, got {key!r}"
-        items = [(_key_path(where, k), v) for k, v in value.items()]
+        items = [(key_path(where, k), v) for k, v in value.items()]
     else:
         return (f"{where}: expected JSON data (dict, list, str, int, float, bool or None), "
                 f"got {type(value).__name__}")
@@ -197,12 +230,6 @@ def _json_problem(value: Any, where: str, parents: frozenset[int] = frozenset())
         if (problem := _json_problem(item, item_where, inside)) is not None:
             return problem
     return None
-
-
-def _key_path(where: str, key: str) -> str:
-    if key.isidentifier():
-        return f"{where}.{key}" if where else key
-    return f"{where}[{json.dumps(key)}]"
 
 
 # -------------------------------------------------------------------------- from_dict
@@ -237,10 +264,7 @@ def _model(data: Any) -> Model:
     sizes = _sizes(data["sizes"])
     cost = _cost(data["cost"])
     activations = _activations(data.get("activations", ["sigmoid"] * (len(sizes) - 2)), sizes)
-    layers = list(pairwise(sizes))
-    weights = _matrices(data["weights"], "weights", [(o, i) for i, o in layers], sizes, dtype)
-    biases = _matrices(data["biases"], "biases", [(o, 1) for _, o in layers], sizes, dtype)
-    params = Params(weights=weights, biases=tuple(b.reshape(-1) for b in biases))
+    params = _tree(data, sizes, dtype)
     return Model(params=params, cost=cost, sizes=sizes, metadata=metadata,
                  activations=activations)
 
@@ -250,10 +274,10 @@ def _activations(value: Any, sizes: tuple[int, ...]) -> tuple[Activation, ...]:
         raise _Invalid(f"activations: expected a list of {len(sizes) - 2} names (one per hidden "
                        f"layer) for sizes {list(sizes)}, got {_describe(value)}")
     for i, name in enumerate(value):
-        if not isinstance(name, str) or name not in ACTIVATIONS:
-            raise _Invalid(f"activations[{i}]: expected one of {sorted(ACTIVATIONS)}, "
+        if not isinstance(name, str) or name not in registry.ACTIVATIONS:
+            raise _Invalid(f"activations[{i}]: expected one of {sorted(registry.ACTIVATIONS)}, "
                            f"got {_show(name)}")
-    return tuple(ACTIVATIONS[name] for name in value)
+    return tuple(map(registry.activation, value))
 
 
 def _header(data: dict[str, Any]) -> tuple[np.dtype[Any], dict[str, Any]]:
@@ -372,8 +396,6 @@ def _fits_float64(x: float) -> bool:
 
 def _show(value: Any) -> str:
     """``value`` spelled as in JSON (``true``, ``null``, ``"0.5"``), cut to 60 characters."""
-    if isinstance(value, _Bad):
-        return value.token
     try:
         text = json.dumps(value)
     except (TypeError, ValueError, RecursionError):
@@ -389,122 +411,11 @@ def _describe(value: Any) -> str:
     return _show(value)
 
 
-# ------------------------------------------------------------------------ strict JSON
-
-
-class _Bad:
-    """Stands in for a literal JSON may hold but fnn refuses (NaN, Infinity, 1e400)."""
-
-    __slots__ = ("token",)
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-
-def read_json(path: str | os.PathLike[str], *, what: str = "model") -> Any:
-    """The JSON value in the file at ``path``, read strictly.
-
-    Refused with a ``ModelFormatError`` naming the file (and the place, where there is one):
-    an empty, truncated or non-UTF-8 file, ``NaN``/``Infinity``/``-Infinity``, numbers that
-    overflow to infinity (``1e400``) and duplicate keys. ``what`` names the kind of file in
-    messages. ``OSError`` (missing file, a directory) passes through unchanged.
-
-    >>> import tempfile, pathlib
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     path = atomic_write_bytes(pathlib.Path(d) / "c.json", b'{"eta": [0.5, 1e400]}')
-    ...     read_json(path, what="checkpoint")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    fnn.errors.ModelFormatError: .../c.json: eta[1]: expected a finite number, got 1e400
-    """
-    path = Path(path)
-    return _parse_json(path.read_bytes(), source=str(path), what=what)
-
-
-def _parse_json(data: bytes, *, source: str, what: str) -> Any:
-    if not data:
-        raise ModelFormatError(f"{source}: empty file; expected a JSON {what} file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ModelFormatError(f"{source}: byte {e.start}: not UTF-8 ({e.reason}); "
-                               f"a {what} file is UTF-8 JSON") from None
-    refused: list[tuple[object, str]] = []  # (the value standing in, what is wrong there)
-    value = _loads(text, source, refused)
-    if refused:
-        # a value a duplicate key overwrote is gone; the duplicate itself is always reported
-        places = _places(value, {id(target) for target, _ in refused})
-        where, problem = next((places[id(t)], p) for t, p in refused if id(t) in places)
-        raise ModelFormatError(f"{source}: {where}: {problem}")
-    return value
-
-
-def _loads(text: str, source: str, refused: list[tuple[object, str]]) -> Any:
-    def constant(token: str) -> _Bad:
-        bad = _Bad(token)
-        refused.append((bad, f"expected a finite number, got {token}"))
-        return bad
-
-    def number(literal: str) -> float | _Bad:
-        x = float(literal)
-        return x if math.isfinite(x) else constant(literal)
-
-    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        if len(obj) < len(pairs):
-            refused.append((obj, f"duplicate key {json.dumps(_first_duplicate(pairs))}"))
-        return obj
-
-    try:
-        return json.loads(text, parse_constant=constant, parse_float=number,
-                          object_pairs_hook=unique)
-    except json.JSONDecodeError as e:
-        raise ModelFormatError(f"{source}: {_decode_problem(text, e)}") from None
-    except RecursionError:
-        raise ModelFormatError(f"{source}: lists or objects nested too deeply") from None
-    except ValueError as e:  # the only other: an int longer than sys.get_int_max_str_digits()
-        raise ModelFormatError(f"{source}: a number has too many digits: {e}") from None
-
-
-def _first_duplicate(pairs: list[tuple[str, Any]]) -> str:
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            return key
-        seen.add(key)
-    raise AssertionError("called only when there is a duplicate")
-
-
-def _decode_problem(text: str, e: json.JSONDecodeError) -> str:
-    if not text[e.pos:].strip():
-        return f"line {e.lineno} column {e.colno}: unexpected end of file (truncated?)"
-    if e.msg.startswith("Unterminated string"):  # no closing quote before the end
-        return (f"line {e.lineno} column {e.colno}: unexpected end of file inside a string "
-                "(truncated?)")
-    return f"line {e.lineno} column {e.colno}: {e.msg}"
-
-
-def _places(root: Any, targets: set[int]) -> dict[int, str]:
-    """Where each value whose id is in ``targets`` sits inside ``root``, e.g. ``weights[1][3]``."""
-    places: dict[int, str] = {}
-    stack: list[tuple[Any, str]] = [(root, "")]
-    while stack:
-        value, where = stack.pop()
-        if id(value) in targets:
-            places[id(value)] = where or "top level"
-        if isinstance(value, dict):
-            stack.extend((v, _key_path(where, k)) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
-    return places
-
-
 # --------------------------------------------------------------------------- the files
 
 
-def save(path: str | os.PathLike[str], params: Params, *, cost: Cost,
-         metadata: Mapping[str, Any] | None = None,
-         activation: Activation | Sequence[Activation] = SIGMOID) -> Path:
+def save(path: str | os.PathLike[str], params: Any, *, cost: Cost,
+         metadata: Mapping[str, Any] | None = None, activation: Hidden = SIGMOID) -> Path:
     """Write the model atomically to ``path`` and return it as a ``Path``.
 
     Everything is checked before any file is opened (non-finite params or metadata JSON
@@ -515,7 +426,7 @@ def save(path: str | os.PathLike[str], params: Params, *, cost: Cost,
     >>> from fnn.params import init_params
     >>> with tempfile.TemporaryDirectory() as d:
     ...     path = save(pathlib.Path(d) / "net.json", init_params([3, 2], seed=0),
-    ...                 cost=cross_entropy, metadata={"seed": 0})
+    ...                 cost=fnn.cross_entropy, metadata={"seed": 0})
     ...     model = load(path)
     >>> model.sizes, model.cost.name, model.metadata["seed"], sorted(model.metadata["versions"])
     ((3, 2), 'cross_entropy', 0, ['fnn', 'numpy', 'python'])
@@ -528,7 +439,7 @@ def save(path: str | os.PathLike[str], params: Params, *, cost: Cost,
 
 
 def _versions() -> dict[str, str]:
-    return {"fnn": fnn.__version__, "numpy": np.__version__,
+    return {"fnn": __version__, "numpy": np.__version__,
             "python": platform.python_version()}
 
 
@@ -552,68 +463,3 @@ def load(path: str | os.PathLike[str]) -> Model:
     """
     path = Path(path)
     return from_dict(read_json(path, what="model"), source=str(path))
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Replace the file at ``path`` with ``data`` all at once, and return ``path`` as a Path.
-
-    The bytes go to a temporary ``.{name}.*.tmp`` in the same directory, are flushed to disk
-    (``os.fsync``) and renamed over ``path`` (``os.replace``); then the directory is synced,
-    best effort. If anything fails the old file is untouched, the temporary file is removed
-    and the original exception propagates. A replaced file keeps its permission bits; a new
-    one gets ``0o666``; both less the umask, as ``open`` would.
-
-    >>> import tempfile, pathlib
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     path = atomic_write_bytes(pathlib.Path(d) / "a.txt", b"old")
-    ...     path = atomic_write_bytes(path, b"new")
-    ...     path.read_bytes(), sorted(p.name for p in path.parent.iterdir())
-    (b'new', ['a.txt'])
-    """
-    if not isinstance(data, bytes):
-        raise FnnTypeError(f"data must be bytes, got {type(data).__name__}")
-    target = Path(path)
-    fd, temp = _open_temp(target)
-    try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        temp.replace(target)  # os.replace: atomic, and overwrites on every platform
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    _fsync_directory(target.parent)
-    return target
-
-
-def _open_temp(target: Path) -> tuple[int, Path]:
-    # os.open with a mode (not mkstemp's fixed 0o600) lets the umask apply as for open()
-    try:
-        mode = stat.S_IMODE(target.stat().st_mode) & 0o777
-    except OSError:
-        mode = 0o666
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        with contextlib.suppress(FileExistsError):
-            return os.open(temp, flags, mode), temp
-    raise FileExistsError(f"no free temporary name next to {target}")
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _fsync_directory(directory: Path) -> None:
-    # makes the rename itself durable; not every platform can open a directory
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -4,7 +4,20 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from fnn.activations import sigmoid, sigmoid_prime
+import fnn
+from fnn.activations import (
+    RELU,
+    SIGMOID,
+    TANH,
+    get_activation,
+    log_softmax,
+    per_layer,
+    sigmoid,
+    sigmoid_prime,
+    softmax,
+)
+from fnn.errors import ConfigError, FnnTypeError
+from fnn.registry import ACTIVATIONS
 
 
 def test_sigmoid_matches_expit_to_1e15_relative():
@@ -39,3 +52,29 @@ def test_sigmoid_does_not_write_its_input():
     sigmoid(z)
     sigmoid_prime(z)
     assert z.tolist() == [-2.0, 3.0]
+
+
+def test_softmax_and_log_softmax_are_stable_and_consistent():
+    z = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        s, ls = softmax(z), log_softmax(z)
+    np.testing.assert_allclose(s.sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(np.exp(ls[1]), s[1], rtol=1e-15)
+    assert ls[0].tolist() == [0.0, -1000.0, -2000.0]
+
+
+def test_one_activation_or_one_per_hidden_layer():
+    assert per_layer(RELU, 3) == (RELU, RELU, RELU)
+    assert per_layer([TANH, SIGMOID], 2) == (TANH, SIGMOID)
+    with pytest.raises(ConfigError, match=r"one entry per hidden layer \(2\), got \['tanh'\]"):
+        per_layer((TANH,), 2)
+    with pytest.raises(FnnTypeError, match="activation must be an fnn Activation"):
+        per_layer("relu", 1)
+
+
+def test_the_registry_names_each_activation_and_the_old_lookup_warns():
+    assert ACTIVATIONS == {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
+    with pytest.warns(DeprecationWarning, match="fnn.registry.activation"):
+        assert get_activation("tanh") is TANH
+    with pytest.warns(DeprecationWarning, match="fnn.ACTIVATIONS is deprecated"):
+        assert fnn.ACTIVATIONS["relu"] is RELU

@@ -5,8 +5,17 @@ import math
 import numpy as np
 import pytest
 
-from fnn.costs import COSTS, cross_entropy, get_cost, l2_gradient, l2_penalty, quadratic
+from fnn.costs import (
+    cross_entropy,
+    get_cost,
+    l1_gradient,
+    l1_penalty,
+    l2_gradient,
+    l2_penalty,
+    quadratic,
+)
 from fnn.params import Params
+from fnn.registry import COSTS
 
 
 def test_saturated_cross_entropy_is_exact_and_finite():
@@ -50,9 +59,20 @@ def test_l2_penalty_and_its_gradient_touch_weights_only():
     assert not any(b.any() for b in g.biases)
 
 
-def test_registry():
+def test_the_registry_names_every_cost_and_the_old_lookup_warns():
     assert set(COSTS) == {"quadratic", "cross_entropy", "log_likelihood"}
     assert COSTS["quadratic"] is quadratic
-    assert get_cost("cross_entropy") is cross_entropy
-    with pytest.raises(ValueError, match=r"unknown cost 'hinge'; expected one of"):
+    with pytest.warns(DeprecationWarning, match="fnn.registry.cost"):
+        assert get_cost("cross_entropy") is cross_entropy
+    with pytest.warns(DeprecationWarning, match="get_cost"), pytest.raises(ValueError,
+                                                        match=r"unknown cost 'hinge'; expected one of"):
         get_cost("hinge")
+
+
+def test_penalties_take_plain_pairs_and_give_what_params_give():
+    p = Params((np.array([[1.0, -2.0]]),), (np.ones(1),))
+    pair = ([p.weights[0]], [p.biases[0]])
+    assert l2_penalty(pair, 5.0, 10) == l2_penalty(p, 5.0, 10) == 1.25
+    assert l1_penalty(pair, 5.0, 10) == l1_penalty(p, 5.0, 10) == 1.5
+    assert l1_gradient(pair, 5.0, 10).weights[0].tolist() == [[0.5, -0.5]]
+    assert l2_gradient(pair, 5.0, 10).weights[0].tolist() == [[0.5, -1.0]]

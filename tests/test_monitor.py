@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 
+import fnn
 from fnn.costs import cross_entropy, l2_penalty, quadratic
 from fnn.data import Batch, Labelled
-from fnn.errors import DataError
-from fnn.monitor import EpochRecord, History, Monitor, accuracy, measure, total_cost
+from fnn.history import Monitor
+from fnn.monitor import accuracy, measure, total_cost
 from fnn.network import cost
 from fnn.params import Params
 
@@ -44,40 +44,20 @@ def test_measure_fills_only_what_was_asked():
                                               rel=1e-14)
 
 
-def _history():
-    return History((EpochRecord(0, 0.5, 8, 0.8, 0.1 + 0.2, 9, 0.9),
-                    EpochRecord(1, None, None, None, -0.0, 10, 1.0)))
+def test_integer_labels_one_hot_rows_and_plain_pairs_give_the_same_figures():
+    p, x = _net()._replace(weights=(np.ones((2, 3)) * 0.1,)), np.random.default_rng(0).random((4, 3))
+    labels = np.array([0, 1, 1, 1])
+    pair = (list(p.weights), list(p.biases))
+    want = total_cost(p, x, np.eye(2)[labels], cost=cross_entropy, lmbda=5.0)
+    assert total_cost(pair, x, labels, cost=cross_entropy, lmbda=5.0) == want
+    assert accuracy(pair, x, np.eye(2)[labels]) == accuracy(p, x, labels) == 3
 
 
-def test_history_is_immutable_and_appends_by_copy():
-    h = _history()
-    longer = h.append(EpochRecord(2))
-    assert len(h) == 2 and len(longer) == 3 and longer[:2] == h
-    with pytest.raises(AttributeError):
-        h.records = ()  # type: ignore[misc]
-
-
-def test_json_and_csv_round_trip_exactly():
-    h = _history()
-    assert History.from_json(h.to_json()) == h
-    assert History.from_csv(h.to_csv()) == h
-    assert json.loads(h.to_json())["records"][0]["evaluation_cost"] == 0.30000000000000004
-    assert h.to_csv().splitlines()[2] == "1,,,,-0.0,10,1.0,,"
-    assert History.from_dict(h.to_dict()) == h
-
-
-def test_network2_order_of_lists():
-    assert _history().network2() == ([0.30000000000000004, -0.0], [9, 10], [0.5], [8])
-
-
-@pytest.mark.parametrize(("data", "message"), [
-    ({"format": "other"}, "format 'fnn.history'"),
-    ({"format": "fnn.history", "records": {}}, "'records' must be a list"),
-    ({"format": "fnn.history", "records": [{"epoch": 0, "bogus": 1}]}, "record 0 must be a dict"),
-    ({"format": "fnn.history", "records": [{"epoch": True}]}, "field epoch has bad value True"),
-    ({"format": "fnn.history", "records": [{"epoch": 0, "training_cost": "x"}]},
-     "field training_cost has bad value 'x'"),
-])
-def test_bad_history_data_is_refused(data, message):
-    with pytest.raises(DataError, match=message):
-        History.from_dict(data)
+def test_a_monitored_cost_is_exactly_fnn_cost_plus_the_penalty():
+    p = fnn.init_params([5, 4, 3], seed=2)
+    rng = np.random.default_rng(1)
+    x, labels = rng.random((2500, 5)), rng.integers(0, 3, 2500)
+    record = measure(p, 0, Batch(x, np.eye(3)[labels]), Labelled(x, labels), cost=cross_entropy,
+                     lmbda=2.0, monitor=Monitor(training_cost=True, evaluation_cost=True))
+    want = cost(p, x, labels, cost=cross_entropy) + l2_penalty(p, 2.0, 2500)
+    assert record.training_cost == record.evaluation_cost == want  # the same bits

@@ -1,3 +1,5 @@
+"""fnn.serialization: model files in network2's layout, and the one JSON layout of a tree."""
+
 from __future__ import annotations
 
 import errno
@@ -5,7 +7,6 @@ import json
 import os
 import platform
 import re
-import stat
 import time
 from itertools import pairwise
 
@@ -16,19 +17,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fnn
-from fnn.costs import COSTS, Cost, cross_entropy, quadratic
+from fnn.activations import RELU, SIGMOID, TANH, Activation
+from fnn.costs import Cost, cross_entropy, quadratic
 from fnn.errors import ConfigError, FnnTypeError, ModelFormatError
+from fnn.files import parse_json
 from fnn.params import Params, init_params, sizes_of, tree_equal
+from fnn.registry import COSTS
 from fnn.serialization import (
     FORMAT,
     FORMAT_VERSION,
     Model,
-    atomic_write_bytes,
     from_dict,
     load,
-    read_json,
     save,
     to_dict,
+    tree_from_dict,
+    tree_to_dict,
 )
 
 F64_MAX = float(np.finfo(np.float64).max)  # 1.7976931348623157e308
@@ -386,22 +390,6 @@ def test_from_dict_accepts_tuples_and_numpy_floats():
     assert model.params.biases[0].tolist() == [0.25, 2.0]
 
 
-def test_read_json_is_strict_for_every_kind_of_file(tmp_path):
-    path = tmp_path / "ckpt.json"
-    path.write_text('{"epoch": 3, "history": [{"cost": 0.5}]}')
-    assert read_json(path, what="checkpoint") == {"epoch": 3, "history": [{"cost": 0.5}]}
-    path.write_text('{"history": [{"cost": 0.5}, {"cost": -1e999}]}')
-    with pytest.raises(ModelFormatError,
-                       match=r"ckpt\.json: history\[1\]\.cost: expected a finite number"):
-        read_json(path, what="checkpoint")
-    path.write_text('{"odd key": {"a": 1, "a": 2}}')
-    with pytest.raises(ModelFormatError, match=r'ckpt\.json: \["odd key"\]: duplicate key "a"'):
-        read_json(path, what="checkpoint")
-    path.write_bytes(b"")
-    with pytest.raises(ModelFormatError, match="empty file; expected a JSON checkpoint file"):
-        read_json(path, what="checkpoint")
-
-
 def test_os_errors_pass_through_unchanged(tmp_path):
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.json")
@@ -447,15 +435,6 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatc
         assert tree_equal(load(path).params, init_params([3, 2], seed=0))
 
 
-def test_a_save_interrupted_by_keyboard_interrupt_cleans_up(tmp_path, monkeypatch):
-    def interrupt(_fd):
-        raise KeyboardInterrupt
-    monkeypatch.setattr(os, "fsync", interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write_bytes(tmp_path / "x.bin", b"data")
-    assert list(tmp_path.iterdir()) == []
-
-
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"params": exact([0.5, float("nan")])}, ConfigError, "params contain NaN or inf"),
     ({"params": exact([float("inf")])}, ConfigError, "params contain NaN or inf"),
@@ -469,7 +448,8 @@ def test_a_save_interrupted_by_keyboard_interrupt_cleans_up(tmp_path, monkeypatc
     ({"cost": Cost("hinge", quadratic.fn, quadratic.delta)}, ConfigError,
      "cost 'hinge' cannot be saved; a model file stores one of"),
     ({"cost": "quadratic"}, FnnTypeError, "cost must be an fnn Cost"),
-    ({"params": [np.zeros((1, 1))]}, FnnTypeError, "params must be an fnn Params"),
+    ({"params": [np.zeros((1, 1))]}, FnnTypeError,
+     "params must be a (weights, biases) pair of sequences of numpy arrays, got a list of 1"),
 ])
 def test_save_refuses_bad_arguments_before_opening_anything(tmp_path, kwargs, error, message):
     args = {"params": exact([0.5]), "cost": quadratic, "metadata": None} | kwargs
@@ -493,23 +473,195 @@ def test_metadata_nested_too_deeply_is_refused():
         to_dict(exact([0.5]), cost=quadratic, metadata={"deep": deep})
 
 
-def test_atomic_write_keeps_permissions_and_refuses_text(tmp_path):
-    path = tmp_path / "m.json"
-    path.write_bytes(b"old")
-    path.chmod(0o600)
-    atomic_write_bytes(path, b"new")
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert path.read_bytes() == b"new"
-    plain = tmp_path / "plain"
-    plain.write_bytes(b"")  # what open() gives under this umask
-    fresh = atomic_write_bytes(tmp_path / "fresh", b"x")
-    assert stat.S_IMODE(fresh.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
-    with pytest.raises(FnnTypeError, match="data must be bytes, got str"):
-        atomic_write_bytes(path, "text")  # type: ignore[arg-type]
-    assert path.read_bytes() == b"new"
-
-
 def test_save_accepts_str_paths_and_returns_a_path(tmp_path):
     result = save(str(tmp_path / "m.json"), exact([0.5]), cost=quadratic)
     assert result == tmp_path / "m.json"
     assert load(str(result)).sizes == (1, 1)
+
+
+# ------------------------------------------------------------ params as a plain pair
+
+
+def _as_pair(params: Params, kind: type = list) -> tuple:
+    return kind(params.weights), kind(params.biases)
+
+
+@pytest.mark.parametrize("kind", [list, tuple], ids=["lists", "tuples"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_plain_weights_biases_pair_saves_bit_identically_to_params(tmp_path, kind, dtype):
+    params = init_params([4, 3, 2], seed=5, dtype=dtype)
+    pair = _as_pair(params, kind)
+    assert to_dict(pair, cost=cross_entropy, metadata={"s": 1}) == to_dict(
+        params, cost=cross_entropy, metadata={"s": 1})
+    a = save(tmp_path / "a.json", params, cost=cross_entropy, metadata={"s": 1})
+    b = save(tmp_path / "b.json", pair, cost=cross_entropy, metadata={"s": 1})
+    assert a.read_bytes() == b.read_bytes()
+    loaded = load(b).params
+    assert isinstance(loaded, Params) and type(loaded.weights) is tuple
+    assert tree_equal(loaded, params)
+    assert tree_equal(from_dict(to_dict(pair, cost=cross_entropy)).params, params)
+
+
+@pytest.mark.parametrize(("params", "error", "message"), [
+    ((), FnnTypeError, "params must be a (weights, biases) pair"),
+    (([np.zeros((2, 3))], [np.zeros(3)]), ConfigError,
+     "params have inconsistent layer shapes: weights ((2, 3),), biases ((3,),)"),
+    (([np.zeros((2, 3), np.float16)], [np.zeros(2, np.float16)]), ConfigError,
+     "params must be all float32 or all float64, got ['float16']"),
+    (([np.zeros((2, 3))], [np.zeros(2, np.float32)]), ConfigError,
+     "params must be all float32 or all float64, got ['float32', 'float64']"),
+    (([[[0.5, 1.0]]], [[0.0]]), FnnTypeError, "params must be a (weights, biases) pair"),
+], ids=["empty", "shapes", "float16", "mixed", "nested-lists"])
+def test_a_bad_pair_is_refused_before_opening_anything(tmp_path, params, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        save(tmp_path / "m.json", params, cost=quadratic)
+    with pytest.raises(error, match=re.escape(message)):
+        to_dict(params, cost=quadratic)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------- activations in the file
+
+
+@pytest.mark.parametrize("activation", [RELU, TANH, (RELU, TANH)], ids=["relu", "tanh", "mixed"])
+def test_hidden_activations_are_saved_by_name_and_load_as_the_values(tmp_path, activation):
+    params = init_params([3, 4, 4, 2], seed=0)
+    path = save(tmp_path / "m.json", params, cost=cross_entropy, activation=activation)
+    names = ["relu", "relu"] if activation is RELU else (
+        ["tanh", "tanh"] if activation is TANH else ["relu", "tanh"])
+    assert json.loads(path.read_text())["activations"] == names
+    model = load(path)
+    assert model.activations == tuple(fnn.registry.activation(n) for n in names)
+
+
+def test_a_file_without_activations_has_sigmoid_hidden_layers_and_a_users_cannot_be_saved(
+        tmp_path):
+    data = to_dict(init_params([3, 4, 2], seed=0), cost=quadratic)
+    del data["activations"]
+    assert from_dict(data).activations == (SIGMOID,)
+    mine = Activation("swish", lambda z: z / (1 + np.exp(-z)), RELU.prime)
+    with pytest.raises(ConfigError, match=r"activation 'swish' cannot be saved; a model file "
+                                          r"stores one of \['relu', 'sigmoid', 'tanh'\]"):
+        save(tmp_path / "m.json", init_params([3, 4, 2], seed=0), cost=quadratic,
+             activation=mine)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- the tree's JSON layout
+
+
+def _through_json(tree, sizes, dtype):
+    """``tree`` written as fnn writes JSON and read back as fnn reads it."""
+    text = json.dumps(tree_to_dict(tree), allow_nan=False)
+    return tree_from_dict(parse_json(text.encode(), source="t", what="tree"), sizes=sizes,
+                          dtype=dtype)
+
+
+@pytest.mark.parametrize("width", [64, 32])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_tree_to_dict_then_tree_from_dict_gives_the_same_bits(width, data):
+    params = data.draw(models(width))
+    dtype = params.weights[0].dtype
+    for tree in (params, _as_pair(params)):
+        again = _through_json(tree, sizes_of(params), dtype)
+        assert tree_equal(again, params)
+        assert tree_equal(tree_from_dict(tree_to_dict(tree), sizes=sizes_of(params),
+                                         dtype=dtype), params)
+
+
+def test_tree_to_dict_is_network2s_layout_exactly():
+    params = Params(weights=(np.array([[0.5, -0.0, 5e-324], [1.0, 2.0, 3.0]]),
+                             np.array([[F64_MAX, -2.2250738585072014e-308]])),
+                    biases=(np.array([-0.0, 0.25]), np.array([-5e-324])))
+    d = tree_to_dict(params)
+    assert d == {"weights": [[[0.5, -0.0, 5e-324], [1.0, 2.0, 3.0]],
+                             [[F64_MAX, -2.2250738585072014e-308]]],
+                 "biases": [[[-0.0], [0.25]], [[-5e-324]]]}
+    assert json.dumps(d) == (
+        '{"weights": [[[0.5, -0.0, 5e-324], [1.0, 2.0, 3.0]], '
+        '[[1.7976931348623157e+308, -2.2250738585072014e-308]]], '
+        '"biases": [[[-0.0], [0.25]], [[-5e-324]]]}')
+    assert all(type(x) is float for row in d["weights"][0] for x in row)
+    model = to_dict(params, cost=quadratic)
+    assert (model["weights"], model["biases"]) == (d["weights"], d["biases"])
+    back = tree_from_dict(d, sizes=[3, 2, 1])
+    assert tree_equal(back, params) and np.signbit(back.biases[0][0])
+    assert [b.shape for b in back.biases] == [(2,), (1,)]
+
+
+def test_float32_trees_are_written_as_their_exact_float64_values():
+    values = [-0.0, F32_TINY, F32_MAX, -F32_MAX, float(np.float32(0.1))]
+    params = exact(values, np.float32)
+    d = tree_to_dict(params)
+    assert d["weights"] == [[values]] and d["biases"] == [[[-0.0]]]
+    assert "0.10000000149011612" in json.dumps(d)
+    back = tree_from_dict(json.loads(json.dumps(d)), sizes=[5, 1], dtype=np.float32)
+    assert back.weights[0].dtype == back.biases[0].dtype == np.float32
+    assert tree_equal(back, params) and np.signbit(back.biases[0][0])
+    assert tree_from_dict(d, sizes=[5, 1]).weights[0].dtype == np.float64  # the default
+
+
+def test_tree_to_dict_refuses_what_is_not_a_finite_tree():
+    with pytest.raises(ConfigError, match="^tree contain NaN or inf$"):
+        tree_to_dict(exact([0.5, float("nan")]))
+    with pytest.raises(FnnTypeError, match=r"^tree must be a \(weights, biases\) pair"):
+        tree_to_dict({"weights": [], "biases": []})
+
+
+TREE = '{"weights": [[[0.5, -0.25]]], "biases": [[[0.125]]]}'
+
+
+@pytest.mark.parametrize(("data", "sizes", "dtype", "message"), [
+    ("[1]", [2, 1], "float64", "top level: expected a JSON object, got a list of 1"),
+    ("3", [2, 1], "float64", "top level: expected a JSON object, got 3"),
+    ('{"weights": [[[0.5, -0.25]]]}', [2, 1], "float64",
+     'top level: missing key "biases" of a parameter tree'),
+    (TREE.replace("{", '{"extra": 1, '), [2, 1], "float64",
+     'top level: unexpected key "extra" in a parameter tree'),
+    (TREE.replace("-0.25", "true"), [2, 1], "float64",
+     "weights[0][0][1]: expected a finite number, got true"),
+    (TREE.replace("0.125", '"0.125"'), [2, 1], "float64",
+     'biases[0][0][0]: expected a finite number, got "0.125"'),
+    (TREE.replace("0.125", "null"), [2, 1], "float64",
+     "biases[0][0][0]: expected a finite number, got null"),
+    (TREE, [3, 1], "float64",
+     "weights[0][0]: expected a list of 3 numbers for sizes [3, 1], got a list of 2"),
+    (TREE, [2, 2], "float64",
+     "weights[0]: expected a 2 x 2 matrix (a list of 2 rows) for sizes [2, 2], got a list of 1"),
+    (TREE, [2, 1, 1], "float64",
+     "weights: expected a list of 2 matrices for sizes [2, 1, 1], got a list of 1"),
+    (TREE.replace("[[[0.125]]]", "[[0.125]]"), [2, 1], "float64",
+     "biases[0][0]: expected a list of 1 number for sizes [2, 1], got 0.125"),
+    (TREE.replace("0.5", "1e39"), [2, 1], "float32",
+     "weights[0][0][0]: expected a finite number within the float32 range, got 1e+39"),
+    (TREE.replace("0.5", "1" + "0" * 400), [2, 1], "float64",
+     "weights[0][0][0]: expected a finite number, got 1000000"),
+], ids=["list", "number", "missing-biases", "extra-key", "bool", "string", "null",
+        "columns", "rows", "layers", "bias-not-in-a-list", "float32-overflow", "huge-int"])
+def test_tree_from_dict_names_the_source_and_the_place(data, sizes, dtype, message):
+    with pytest.raises(ModelFormatError) as info:
+        tree_from_dict(json.loads(data), sizes=sizes, dtype=dtype, source="ck.json: params")
+    assert str(info.value).startswith(f"ck.json: params: {message}"), str(info.value)
+
+
+def test_tree_from_dict_says_dict_when_given_no_source():
+    with pytest.raises(ModelFormatError, match=r"^<dict>: weights\[0\]\[0\]\[0\]: expected a "
+                                               r"finite number, got NaN"):
+        tree_from_dict({"weights": [[[float("nan"), 0.0]]], "biases": [[[0.0]]]}, sizes=(2, 1))
+
+
+def test_tree_from_dict_accepts_tuples_and_numpy_floats_and_copies():
+    rows = [[np.float64(0.5)], [-1]]
+    tree = tree_from_dict({"weights": (rows,), "biases": [[[0.25], (2.0,)]]}, sizes=(1, 2))
+    assert tree.weights[0].tolist() == [[0.5], [-1.0]]
+    assert tree.biases[0].tolist() == [0.25, 2.0]
+    rows[0][0] = 9.0
+    assert tree.weights[0][0, 0] == 0.5
+
+
+def test_the_module_names_its_public_functions():
+    from fnn import serialization
+    assert {"tree_to_dict", "tree_from_dict", "save", "load", "to_dict", "from_dict"} <= set(
+        serialization.__all__)
+    assert not {"atomic_write_bytes", "read_json"} & set(serialization.__all__)  # fnn.files

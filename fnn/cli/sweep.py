@@ -1,11 +1,11 @@
-"""``fnn sweep``: seeds × hyper-parameters from the command line, resumable, on local
-processes or a Dask cluster; and ``fnn plot`` for a sweep's results file.
+"""``fnn sweep``: seeds × any training settings from the command line, resumable, on local
+processes or a Dask cluster.
 
-``add_sweep_parser(commands)`` adds the ``sweep`` sub-command to ``fnn.cli``'s parser and
-``run_sweep_command(args)`` runs it: progress (jobs done / total, ETA) on stderr, the summary
-on stdout, exit codes as ``fnn.cli.main`` (0 done, even when some jobs failed or diverged:
-they are in the results and the table; 1 a runtime problem; 2 a usage error; 130 Ctrl-C,
-with every finished job saved: the same command resumes).
+Progress (jobs done / total, ETA) goes to stderr, the summary to stdout; exit codes as
+``fnn.cli.main`` (0 done, even when some jobs failed or diverged: they are in the results and
+the table; 1 a runtime problem; 2 a usage error; 130 Ctrl-C, with every finished job saved:
+the same command resumes). The base run takes every option of ``fnn train`` (one table,
+``RUN_SETTINGS``), and ``--grid NAME=V1,V2`` varies any of them.
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from fnn import sweep as sw
-from fnn.costs import COSTS
+from fnn.cli import _args
+from fnn.cli._args import UsageError
 from fnn.data import Labelled
 from fnn.errors import ConfigError, FnnTypeError
-from fnn.params import INITIALIZERS
+from fnn.history import Monitor
+from fnn.training.config import split_top_level
+from fnn.training.run import RUN_SETTINGS
 
-__all__ = ["add_sweep_parser", "plot_results", "run_sweep_command"]
+__all__ = ["add_parser", "run"]
 
 SWEEP_EPOCHS = 10
 """Default epochs of a sweep run: a third of ``fnn train``'s 30, as a sweep runs many."""
@@ -33,39 +36,23 @@ SWEEP_EPOCHS = 10
 SWEEP_SEEDS = 3
 """Default number of seeds per config."""
 
-_INT_SETTINGS = frozenset({"epochs", "mini_batch_size"})
-_FLOAT_SETTINGS = frozenset({"eta", "lmbda"})
-
 
 def _grid_option(text: str) -> tuple[str, tuple[Any, ...]]:
-    """``NAME=V1,V2,...`` as (name, checked values); sizes are written 784-30-10."""
+    """``NAME=V1,V2,...`` as (name, checked values); values in the option's own text, commas
+    inside parentheses or brackets belonging to one value (``optimizer=momentum(eta=0.1,
+    mu=0.9),adam``); sizes are written 784-30-10."""
     name, sep, values = text.partition("=")
     name = name.strip().replace("-", "_")
-    if not sep or name not in sw.SweepConfig._fields:
+    if not sep or name not in RUN_SETTINGS:
         raise argparse.ArgumentTypeError(
-            f"must be NAME=V1,V2,... with NAME one of {list(sw.SweepConfig._fields)}, got {text!r}")
-    parts = [v.strip() for v in values.split(",")]
+            f"must be NAME=V1,V2,... with NAME one of {sorted(RUN_SETTINGS)}, got {text!r}")
+    parts = split_top_level(values)
     if not all(parts):
         raise argparse.ArgumentTypeError(f"{name} needs values separated by commas, got {text!r}")
     try:
-        return name, tuple(sw.sweep_config(**{name: _value(name, v)})[_index(name)]
-                           for v in parts)
+        return name, tuple(RUN_SETTINGS[name].from_text(v) for v in parts)
     except (ConfigError, FnnTypeError, ValueError) as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _index(name: str) -> int:
-    return sw.SweepConfig._fields.index(name)
-
-
-def _value(name: str, text: str) -> Any:
-    if name in _INT_SETTINGS:
-        return int(text)
-    if name in _FLOAT_SETTINGS:
-        return float(text)
-    if name == "sizes":
-        return [int(p) for p in text.split("-")]
-    return text
+        raise argparse.ArgumentTypeError(f"{name}: {str(e).removeprefix('value ')}") from None
 
 
 def _seed_list(text: str) -> tuple[int, ...]:
@@ -80,9 +67,8 @@ def _seed_list(text: str) -> tuple[int, ...]:
     return seeds
 
 
-def add_sweep_parser(commands: Any) -> None:
-    """Add ``fnn sweep`` to ``commands``, the sub-parsers object of ``fnn.cli``'s parser."""
-    from fnn import cli  # noqa: PLC0415  (cli imports this module)
+def add_parser(commands: Any) -> None:
+    """Add ``fnn sweep`` to ``commands``, the sub-parsers object of the ``fnn`` parser."""
     p = commands.add_parser(
         "sweep", help="train every combination of settings with several seeds",
         description="Train a grid of settings, each with several seeds, on local processes or "
@@ -92,32 +78,25 @@ def add_sweep_parser(commands: Any) -> None:
                     f"Defaults are fnn train's, but {SWEEP_EPOCHS} epochs.")
     p.add_argument("--grid", type=_grid_option, action="append", default=[],
                    metavar="NAME=V1,V2", help="values of one setting to try (repeat for a "
-                   "grid; sizes as 784-30-10); settings: " + ", ".join(sw.SweepConfig._fields))
+                   "grid); NAME is any run option below, e.g. eta=0.1,0.5, sizes=784-30-10,"
+                   "784-100-10, optimizer=momentum(eta=0.1,mu=0.9),adam(eta=0.001), "
+                   "activation=relu,tanh, dropout=0,0.5, expansion=none,shifts")
     seeds = p.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", type=cli._POS_INT, default=None, metavar="N",
+    seeds.add_argument("--seeds", type=_args.POS_INT, default=None, metavar="N",
                        help=f"seeds per config: children 0..N-1 of --root-seed "
                             f"(default {SWEEP_SEEDS})")
     seeds.add_argument("--seed-list", type=_seed_list, metavar="S1,S2",
                        help="explicit seeds, each as fnn train --seed")
-    p.add_argument("--root-seed", type=cli._NONNEG_INT, default=0,
+    p.add_argument("--root-seed", type=_args.NONNEG_INT, default=0,
                    help="the seed --seeds spawns from (default 0)")
-    p.add_argument("--sizes", type=cli._sizes, default=(784, 30, 10), metavar="N,N,...",
-                   help="layer sizes, input first (default 784,30,10)")
-    p.add_argument("--cost", choices=sorted(COSTS), default="cross_entropy")
-    p.add_argument("--epochs", type=cli._NONNEG_INT, default=SWEEP_EPOCHS,
-                   help=f"default {SWEEP_EPOCHS}")
-    p.add_argument("--mini-batch-size", type=cli._POS_INT, default=10, metavar="M")
-    p.add_argument("--eta", type=cli._POS_FLOAT, default=0.5, help="default 0.5")
-    p.add_argument("--lmbda", type=cli._NONNEG_FLOAT, default=5.0, help="default 5.0")
-    p.add_argument("--init", choices=sorted(INITIALIZERS), default="default")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    cli._data_arguments(p)
-    p.add_argument("--training-rows", type=cli._POS_INT, metavar="N",
+    _args.add_run_options(p, {**_args.TRAIN_DEFAULTS, "epochs": SWEEP_EPOCHS})
+    _args.add_data_arguments(p)
+    p.add_argument("--training-rows", type=_args.POS_INT, metavar="N",
                    help="train on the first N training rows only")
-    p.add_argument("--evaluation-rows", type=cli._POS_INT, metavar="N",
+    p.add_argument("--evaluation-rows", type=_args.POS_INT, metavar="N",
                    help="evaluate on the first N rows of the evaluation set only")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=cli._POS_INT, metavar="N",
+    where.add_argument("--workers", type=_args.POS_INT, metavar="N",
                        help="local worker processes (default: the usable cores; 1 runs the "
                             "jobs in this process)")
     where.add_argument("--scheduler", metavar="ADDRESS",
@@ -135,28 +114,24 @@ def _usable_cores() -> int:
 
 
 def _sweep_of(args: argparse.Namespace) -> sw.Sweep:
-    from fnn import cli  # noqa: PLC0415
     names = [name for name, _ in args.grid]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise cli.UsageError(f"argument --grid: {repeated[0]} is given more than once")
+        raise UsageError(f"argument --grid: {repeated[0]} is given more than once")
     if args.seed_list is not None and args.root_seed != 0:
-        raise cli.UsageError("argument --root-seed: not used with --seed-list")
-    base = sw.sweep_config(sizes=args.sizes, cost=args.cost, epochs=args.epochs,
-                           mini_batch_size=args.mini_batch_size, eta=args.eta,
-                           lmbda=args.lmbda, init=args.init, dtype=args.dtype)
+        raise UsageError("argument --root-seed: not used with --seed-list")
+    base = _args.run_from_args(args, Monitor())
     seeds = args.seed_list if args.seed_list is not None else args.seeds or SWEEP_SEEDS
     try:
         return sw.make_sweep(base, grid=dict(args.grid) if args.grid else None, seeds=seeds,
                              root_seed=args.root_seed)
-    except ConfigError as e:
-        raise cli.UsageError(f"argument --grid: {e}") from None
+    except (ConfigError, FnnTypeError) as e:
+        raise UsageError(f"argument --grid: {e}") from None
 
 
 def _data_of(args: argparse.Namespace) -> tuple[str, sw.SweepData]:
-    from fnn import cli  # noqa: PLC0415
-    source, splits = cli._load_data(args.data, args.dtype)
-    name, evaluation = cli._evaluation_split(splits, args.split)
+    source, splits = _args.load_data(args.data, args.dtype)
+    name, evaluation = _args.evaluation_split(splits, args.split)
     training, evaluation = _head(splits.training, args.training_rows), _head(
         evaluation, args.evaluation_rows)
     described = (f"{source} ({training.x.shape[0]} training rows; evaluating on {name}, "
@@ -234,18 +209,17 @@ def _describe(result: sw.JobResult) -> str:
 _FORMATTERS = {"text": sw.summary_text, "csv": sw.summary_csv, "json": sw.summary_json}
 
 
-def run_sweep_command(args: argparse.Namespace) -> int:
-    """Run ``fnn sweep`` as parsed by the parser ``add_sweep_parser`` built; the exit code."""
-    from fnn import cli  # noqa: PLC0415
+def run(args: argparse.Namespace) -> int:
+    """Run ``fnn sweep`` as parsed; the exit code."""
     sweep = _sweep_of(args)
-    cli._check_writable(args.out, "--out")
+    _args.check_writable(args.out, "--out")
     if args.out.suffix.lower() != ".jsonl":
-        raise cli.UsageError(f"argument --out: must end in .jsonl, got {str(args.out)!r}")
+        raise UsageError(f"argument --out: must end in .jsonl, got {str(args.out)!r}")
     described, data = _data_of(args)
     try:
         sw.check_data(sweep, data)
     except ConfigError as e:
-        raise cli.UsageError(f"argument --sizes/--grid/--mini-batch-size: {e}") from None
+        raise UsageError(f"argument --sizes/--grid/--mini-batch-size: {e}") from None
     n_jobs = len(sweep.overrides) * len(sweep.seeds)
     if _torn(args.out):
         sys.stderr.write(f"fnn sweep: the last line of {args.out} is incomplete (an interrupted "
@@ -298,21 +272,9 @@ def _backend(args: argparse.Namespace,
 
 
 def _dask_client(address: str) -> Any:
-    from fnn import cli  # noqa: PLC0415
     try:
         from distributed import Client  # noqa: PLC0415  (optional extra)
     except ImportError:
-        raise cli.UsageError("argument --scheduler: needs dask.distributed "
+        raise UsageError("argument --scheduler: needs dask.distributed "
                              "(pip install 'fnn[sweep]')") from None
     return cast(Any, Client)(address)
-
-
-def plot_results(results: Path, output: Path) -> int:
-    """``fnn plot RESULTS.jsonl -o curves.png``: mean ± std learning curves per config."""
-    from fnn import plotting  # noqa: PLC0415
-    loaded = sw.read_results(results)
-    if not loaded.results:
-        raise ConfigError(f"{results} holds no finished jobs")
-    plotting.sweep_curves(loaded.results, output)
-    sys.stdout.write(f"wrote {output}\n")
-    return 0

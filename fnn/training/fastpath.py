@@ -1,7 +1,10 @@
-"""One epoch of mini-batch SGD, engineered for speed and bit-identical to ``run_epoch``.
+"""One epoch of network2's SGD, engineered for speed and bit-identical to ``run_epoch``.
 
-``fast_epoch(params, data, config, rng)`` returns exactly the bytes ``run_epoch`` returns
-for the same arguments: the same shuffle (``rng.permutation(n)``, batches of
+An engine: ``supports(params, data, config)`` declares what it covers (plain
+``gradient_descent`` with L2, sigmoid hidden layers, the quadratic or cross-entropy cost, no
+L1 or dropout, one float dtype throughout), and ``fast_epoch(carry, data, config, streams)``
+returns exactly the bytes ``fnn.training.reference.run_epoch`` returns for the same
+arguments: the same shuffle (``streams.shuffle.permutation(n)``, batches of
 ``config.mini_batch_size``, the last one partial) and the same floating-point operations,
 on operands of the same shapes and layouts, in the same order. Only the bookkeeping
 around them changes:
@@ -20,38 +23,32 @@ around them changes:
 - the constants 0, -1 and 1 are arrays of the operand's shape, which NumPy adds
   without the scalar conversion and broadcasting set-up of a Python float.
 
-Inputs the fast path does not cover go to ``run_epoch`` unchanged, before ``rng`` is
-touched: an unknown cost, a training setting away from its default (another activation,
-optimizer, L1, dropout), mixed or non-float dtypes, ndarray subclasses, non-C-contiguous
-weights, and NumPy scalars as eta or lmbda (NumPy 2 does not treat them as weak). As
-for any NumPy code, bits are reproducible for a given NumPy/BLAS build and thread
-setting; NaN payloads (a diverged net) are not compared.
+Training asks ``supports`` first and runs the reference fold for anything else: another
+cost, optimizer or activation, L1, dropout, mixed or non-float dtypes, ndarray subclasses,
+non-C-contiguous weights. As for any NumPy code, bits are reproducible for a given
+NumPy/BLAS build and thread setting; NaN payloads (a diverged net) are not compared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from fnn.activations import SIGMOID, per_layer
 from fnn.costs import Cost, cross_entropy, quadratic
 from fnn.data import Batch
+from fnn.optimizers import descent_rate
 from fnn.params import Array, Params
+from fnn.training.config import TrainConfig
+from fnn.training.reference import Carry, EpochStreams, Progress
 
-if TYPE_CHECKING:  # fnn.training may import this module, so it is imported where needed
-    from fnn.training import TrainConfig
-
-__all__ = ["fast_epoch"]
+__all__ = ["fast_epoch", "supports"]
 
 _CHUNK_BYTES = 1 << 18  # x rows gathered per take: amortises the call, stays in cache
 _DOT_MAX = 4096  # largest output (elements) written with np.dot, see _product
-# The TrainConfig fields this module reads, or that act only between epochs (the run length,
-# the seed, monitoring, the eta schedule, early stopping); any other field must hold its
-# default, see _other_settings_neutral.
-_EPOCH_FIELDS = frozenset({"epochs", "mini_batch_size", "eta", "lmbda", "cost", "seed",
-                           "monitor", "schedule", "early_stop"})
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 Rows = NDArray[np.integer[Any]]
@@ -79,38 +76,41 @@ class _Layer(NamedTuple):
     ones: Array   # (r, k) of 1
 
 
-def fast_epoch(params: Params, data: Batch, config: TrainConfig, rng: np.random.Generator,
-               *, progress: Progress | None = None,
-               masks_rng: np.random.Generator | None = None) -> Params:
-    """Params after one epoch: ``run_epoch``'s result, bit for bit, in less time.
+def fast_epoch(carry: Carry, data: Batch, config: TrainConfig, streams: EpochStreams, *,
+               progress: Progress | None = None) -> Carry:
+    """(params, optimizer state) after one epoch: ``run_epoch``'s result, bit for bit, faster.
 
-    Arguments as ``run_epoch``'s (``progress(done, total)`` is called after about every 1%
-    of the batches). The arrays of ``params`` and ``data`` are only read; the result shares
-    no memory with them.
+    Only for what ``supports`` accepts. Arguments as ``run_epoch``'s (``progress(done,
+    total)`` is called after about every 1% of the batches). The arrays of the params and
+    ``data`` are only read; the result shares no memory with them.
 
     >>> from fnn.params import init_params, tree_equal
-    >>> from fnn.training import make_config, run_epoch
+    >>> from fnn.training.config import make_config
+    >>> from fnn.training.reference import epoch_streams, run_epoch
     >>> x = np.random.default_rng(0).random((23, 4)); y = np.eye(3)[np.arange(23) % 3]
     >>> p = init_params([4, 5, 3], seed=0)
     >>> c = make_config(epochs=1, mini_batch_size=5, eta=0.5, lmbda=5.0,
-    ...                 cost="cross_entropy", seed=0)
-    >>> fast = fast_epoch(p, Batch(x, y), c, np.random.default_rng(1))
-    >>> tree_equal(fast, run_epoch(p, Batch(x, y), c, np.random.default_rng(1)))
+    ...                 cost=fnn.cross_entropy, seed=0)
+    >>> supports(p, Batch(x, y), c)
+    True
+    >>> fast = fast_epoch((p, ()), Batch(x, y), c, epoch_streams(1, 0, dropout=False))
+    >>> ref = run_epoch((p, ()), Batch(x, y), c, epoch_streams(1, 0, dropout=False))
+    >>> tree_equal(fast[0], ref[0])
     True
     """
-    output_ops = _fast_case(params, data, config)
-    if output_ops is None:
-        from fnn.training import run_epoch  # noqa: PLC0415 (training may import this module)
-
-        return run_epoch(params, data, config, rng, progress=progress, masks_rng=masks_rng)
+    params = carry[0]
+    output_ops = _OUTPUT_OPS[config.cost]
+    eta = descent_rate(config.optimizer)
+    assert eta is not None, "supports() accepts plain gradient descent only"
     n = data.x.shape[0]
-    order = rng.permutation(n)
+    order = streams.shuffle.permutation(n)
     m = min(int(config.mini_batch_size), n)
     flat = np.concatenate([a.ravel() for a in (*params.weights, *params.biases)])
     grads = np.empty_like(flat)
     chunk_x, chunk_y = _chunk_buffers(data, m)
     full, chunk = n // m * m, chunk_x.shape[0]
-    steps = _step_programs(params, flat, grads, output_ops, config, n, chunk_x, chunk_y, m,
+    rates = _Rates(eta, config.lmbda, n)
+    steps = _step_programs(params, flat, grads, output_ops, rates, chunk_x, chunk_y, m,
                            chunk // m)
     tick = _ticker(progress, -(-n // m))
     for start in range(0, full, chunk):
@@ -122,14 +122,19 @@ def fast_epoch(params: Params, data: Batch, config: TrainConfig, rng: np.random.
                 tick()
     if full < n:
         _gather(data, order[full:], chunk_x, chunk_y)
-        _run(_step_programs(params, flat, grads, output_ops, config, n, chunk_x, chunk_y,
+        _run(_step_programs(params, flat, grads, output_ops, rates, chunk_x, chunk_y,
                             n - full, 1)[0])
         if tick:
             tick()
-    return _unflatten(params, flat)
+    return _unflatten(params, flat), carry[1]
 
 
-Progress = Callable[[int, int], None]
+class _Rates(NamedTuple):
+    """network2's update constants: w ← (1 − η·λ/n)·w − (η/m)·Σ∇w."""
+
+    eta: float
+    lmbda: float
+    n: int
 
 
 def _ticker(progress: Progress | None, total: int) -> Callable[[], None] | None:
@@ -169,42 +174,23 @@ _OUTPUT_OPS: dict[Cost, OutputOps] = {cross_entropy: _cross_entropy_ops,
                                       quadratic: _quadratic_ops}
 
 
-def _fast_case(params: Params, data: Batch, config: TrainConfig) -> OutputOps | None:
-    """How the output δ is computed on the fast path; None when run_epoch must run."""
-    if not _other_settings_neutral(config):
-        return None
-    try:
-        output_ops = _OUTPUT_OPS.get(config.cost)
-    except TypeError:  # an unhashable look-alike of a Cost
-        return None
+def supports(params: Params, data: Batch, config: TrainConfig) -> bool:
+    """True when ``fast_epoch`` gives ``run_epoch``'s bytes for these arguments: plain
+    ``gradient_descent`` with L2, sigmoid hidden layers, cross-entropy or quadratic cost, no
+    L1 or dropout, and C-contiguous float arrays of one dtype throughout."""
+    if descent_rate(config.optimizer) is None or config.l1 or config.dropout:
+        return False
+    if any(a != SIGMOID for a in per_layer(config.activation, len(params.weights) - 1)):
+        return False
+    if not any(config.cost == known for known in _OUTPUT_OPS) or not params.weights:
+        return False
     leaves = (*params.weights, *params.biases)
-    if output_ops is None or not leaves or len(params.weights) != len(params.biases):
-        return None
     dtype, arrays = leaves[0].dtype, (*leaves, data.x, data.y)
     if dtype not in _FLOATS or any(type(a) is not np.ndarray or a.dtype != dtype for a in arrays):
-        return None  # mixed dtypes promote in the reference; subclasses may override ops
-    if not all(type(v) in (float, int) for v in (config.eta, config.lmbda)):
-        return None
+        return False  # mixed dtypes promote in the reference; subclasses may override ops
     if data.x.ndim != 2 or data.x.shape[0] == 0 or not _shapes_fit(params, data):
-        return None
-    if not all(w.flags.c_contiguous for w in params.weights):
-        return None  # the reference multiplies by w.T as laid out; ours are C-ordered
-    return output_ops
-
-
-def _other_settings_neutral(config: TrainConfig) -> bool:
-    """True when every TrainConfig field this module does not know is at its default, so
-    a setting added to training later (a regulariser, a schedule...) never runs here
-    unless it is switched off."""
-    defaults = type(config)._field_defaults
-
-    def neutral(name: str) -> bool:
-        if name not in defaults:
-            return False
-        value, default = getattr(config, name), defaults[name]
-        return value is default or bool(value == default)
-
-    return all(neutral(name) for name in config._fields if name not in _EPOCH_FIELDS)
+        return False
+    return all(w.flags.c_contiguous for w in params.weights)  # the reference multiplies by w.T
 
 
 def _shapes_fit(params: Params, data: Batch) -> bool:
@@ -264,13 +250,13 @@ def _gather(data: Batch, rows: Rows, chunk_x: Array, chunk_y: Array) -> None:
 
 
 def _step_programs(params: Params, flat: Array, grads: Array, output_ops: OutputOps,
-                   config: TrainConfig, n: int, chunk_x: Array, chunk_y: Array,
+                   rates: _Rates, chunk_x: Array, chunk_y: Array,
                    r: int, count: int) -> list[list[Op]]:
     """The step programs of the first ``count`` batches of r rows in the chunk buffers."""
     layers = _layers(params, flat, grads, r)
     n_weights = sum(w.size for w in params.weights)
-    update = _update_ops(flat, grads, n_weights, step=config.eta / r,
-                         shrink=1 - config.eta * (config.lmbda / n))
+    update = _update_ops(flat, grads, n_weights, step=rates.eta / r,
+                         shrink=1 - rates.eta * (rates.lmbda / rates.n))
     return [[*_gradient_ops(layers, output_ops, chunk_x[i:i + r], chunk_y[i:i + r]), *update]
             for i in range(0, count * r, r)]
 

@@ -1,0 +1,256 @@
+"""A sweep's results file: one JSON line per finished job, appended, read back bit for bit.
+
+Each finished job is one line, written with a single ``os.write`` to a file opened
+``O_APPEND`` and then ``fsync``'d (``fnn.files.append_line``), so a crash leaves complete
+lines and at most one torn last line (bytes after the last newline), which ``read_results``
+ignores and ``run_sweep`` cuts off before appending: that job simply runs again. A line holds
+the job id, the run (``run_to_json``, without the seed), overrides, seed (root, spawn index),
+status (``ok``, ``diverged`` for ``NonFiniteError``, ``failed`` for any other exception), the
+error text, the final params (``tree_to_dict``; for a diverged job the last finite ones), the
+``History``, the fnn/NumPy/Python versions, ``blas_threads``, a fingerprint of the data and
+``"timing": {"wall_seconds": ...}``. Timing is the only part that differs between runs:
+``result_line(result, timing=False)`` is byte-identical serially, on a process pool and on a
+Dask cluster. Lines are in completion order; the summaries do not depend on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from fnn.errors import CheckpointMismatchError, ConfigError, DataError, FnnError, ModelFormatError
+from fnn.history import History
+from fnn.params import Params
+from fnn.serialization import tree_from_dict, tree_to_dict
+from fnn.sweep.plan import Job, JobSeed, Override, job_id
+from fnn.training.run import RUN_SETTINGS, Run, run_from_json, run_to_json
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "STATUSES", "JobResult", "ResultsFile", "Versions",
+           "finished", "overrides_to_json", "parse_result", "read_results", "result_line"]
+
+FORMAT, FORMAT_VERSION = "fnn.sweep-result", 2
+STATUSES = ("ok", "diverged", "failed")
+
+
+class Versions(NamedTuple):
+    """The versions a result was computed with."""
+
+    fnn: str
+    numpy: str
+    python: str
+
+
+class JobResult(NamedTuple):
+    """What one job gave. ``params`` are None for a failed job, the last finite params for a
+    diverged one; ``blas_threads`` is how many threads BLAS had (None without threadpoolctl,
+    or when ``run_job`` was called directly); ``data`` (the fingerprint of the data)
+    is stamped by ``run_sweep``; ``wall_seconds`` is the only field that varies between runs.
+    """
+
+    job: Job
+    status: str
+    error: str | None
+    params: Params | None
+    history: History
+    versions: Versions
+    blas_threads: int | None = None
+    data: str | None = None
+    wall_seconds: float | None = None
+
+
+def result_line(result: JobResult, *, timing: bool = True) -> bytes:
+    """The JSON line of ``result`` (with its newline); floats as ``repr``, so they read back
+    bit for bit. Without ``timing`` the line is the same whoever ran the job, wherever."""
+    job = result.job
+    record: dict[str, Any] = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "job_id": job.job_id,
+        "status": result.status, "overrides": overrides_to_json(job.overrides),
+        "seed": job.seed._asdict(), "error": result.error,
+        "run": run_to_json(job.run, seed=False), "versions": result.versions._asdict(),
+        "blas_threads": result.blas_threads, "data": result.data,
+    }
+    if timing:
+        record["timing"] = {"wall_seconds": result.wall_seconds}
+    record["history"] = result.history.to_dict()
+    record["params"] = None if result.params is None else tree_to_dict(result.params)
+    return (json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n").encode()
+
+
+def overrides_to_json(overrides: Override) -> dict[str, Any]:
+    """A job's overrides as JSON data, each value in its setting's file form."""
+    return {k: RUN_SETTINGS[k].to_json(v) for k, v in overrides}
+
+
+_KEYS = ("format", "format_version", "job_id", "status", "overrides", "seed", "error", "run",
+         "versions", "blas_threads", "data", "timing", "history", "params")
+
+
+class _Bad(Exception):
+    """A problem in a record, as ``"field: problem"``."""
+
+
+def parse_result(line: bytes | str, *, source: str = "<line>") -> JobResult:
+    """The ``JobResult`` in one results line, checked; ``ModelFormatError`` names ``source``.
+
+    >>> parse_result(b'{"format": "fnn.model"}', source="r.jsonl: line 3")
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ModelFormatError: r.jsonl: line 3: not a sweep result (format 'fnn.model')
+    """
+    try:
+        record = json.loads(line, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as e:
+        raise ModelFormatError(f"{source}: not a JSON line: {e}") from None
+    try:
+        return _result(record, source)
+    except _Bad as problem:
+        raise ModelFormatError(f"{source}: {problem}") from None
+
+
+def _refuse_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not a finite number")
+
+
+def _result(record: Any, source: str) -> JobResult:
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        kind = record.get("format") if isinstance(record, dict) else type(record).__name__
+        raise _Bad(f"not a sweep result (format {kind!r})")
+    if record.get("format_version") != FORMAT_VERSION:
+        version = record.get("format_version")
+        raise _Bad(f"format_version must be {FORMAT_VERSION}, got {_cut(version)}"
+                   + (" (written by fnn 0.1: run the sweep again)" if version == 1 else ""))
+    if set(record) not in (set(_KEYS), set(_KEYS) - {"timing"}):
+        raise _Bad(f"keys must be {sorted(_KEYS)} (timing optional), got {sorted(record)}")
+    job = _job(record)
+    status, error, params = record["status"], record["error"], record["params"]
+    if not ((status == "ok" and error is None and params is not None)
+            or (status in STATUSES[1:] and isinstance(error, str))):
+        raise _Bad(f"status must be 'ok' (no error, params) or one of {list(STATUSES[1:])} with "
+                   f"the error text, got {status!r}, error {error!r}")
+    timing = record.get("timing", {"wall_seconds": None})
+    return JobResult(job, status, error, _params(params, job.run, source),
+                     _history(record["history"]),
+                     _record_versions(record["versions"]), _optional(record, "blas_threads", int),
+                     _optional(record, "data", str), _wall_seconds(timing))
+
+
+def _job(record: dict[str, Any]) -> Job:
+    overrides, seed = record["overrides"], record["seed"]
+    if not isinstance(overrides, dict):
+        raise _Bad(f"overrides must be an object, got {_cut(overrides)}")
+    try:
+        run = run_from_json(record["run"], seed=0)
+        override = tuple((k, _setting(k).from_json(v)) for k, v in overrides.items())
+    except FnnError as e:  # a bad setting's ConfigError or FnnTypeError
+        raise _Bad(f"run: {e}") from None
+    job_seed = _seed(seed)
+    name = job_id(run, job_seed)
+    if record["job_id"] != name:
+        raise _Bad(f"job_id {_cut(record['job_id'])} is not the hash of its run and seed "
+                   f"({name!r})")
+    return Job(name, run, override, job_seed)
+
+
+def _setting(name: str) -> Any:
+    if name not in RUN_SETTINGS:
+        raise ConfigError(f"unknown setting {_cut(name)} in overrides")
+    return RUN_SETTINGS[name]
+
+
+def _cut(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _seed(seed: Any) -> JobSeed:
+    ok = isinstance(seed, dict) and set(seed) == set(JobSeed._fields) and all(
+        v is None or (type(v) is int and v >= 0) for v in seed.values()) and seed["root"] is not None
+    if not ok:
+        raise _Bad(f"seed must be {{\"root\": int >= 0, \"spawn_index\": int >= 0 or null}}, "
+                   f"got {seed!r}")
+    return JobSeed(seed["root"], seed["spawn_index"])
+
+
+def _params(value: Any, run: Run, source: str) -> Params | None:
+    return None if value is None else tree_from_dict(value, sizes=run.sizes, dtype=run.dtype,
+                                                     source=f"{source}: params")
+
+
+def _history(value: Any) -> History:
+    try:
+        return History.from_dict(value)
+    except DataError as e:
+        raise _Bad(str(e)) from None
+
+
+def _record_versions(value: Any) -> Versions:
+    if not (isinstance(value, dict) and set(value) == set(Versions._fields)
+            and all(isinstance(v, str) for v in value.values())):
+        raise _Bad(f"versions must map {list(Versions._fields)} to strings, got {value!r}")
+    return Versions(**value)
+
+
+def _optional(record: dict[str, Any], key: str, kind: type) -> Any:
+    value = record[key]
+    if value is not None and (type(value) is not kind):
+        raise _Bad(f"{key} must be {kind.__name__} or null, got {value!r}")
+    return value
+
+
+def _wall_seconds(value: Any) -> float | None:
+    seconds = value.get("wall_seconds") if isinstance(value, dict) else None
+    if not (isinstance(value, dict) and set(value) == {"wall_seconds"}) or not (
+            seconds is None or type(seconds) in (int, float)):
+        raise _Bad(f"timing must be {{\"wall_seconds\": number or null}}, got {value!r}")
+    return None if seconds is None else float(seconds)
+
+
+class ResultsFile(NamedTuple):
+    """The complete records of a results file, in file order, and the size in bytes of a
+    torn last line that was ignored (0 when the file ends with a newline)."""
+
+    results: tuple[JobResult, ...]
+    torn: int
+
+
+def read_results(path: str | os.PathLike[str]) -> ResultsFile:
+    """The records in the results file at ``path``; a torn last line is left out.
+
+    Any other bad line raises ``ModelFormatError`` naming the file and line;
+    ``OSError`` (a missing file) passes through.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "r.jsonl").write_bytes(b'{"format": "fnn.swe')
+    ...     read_results(Path(d, "r.jsonl"))
+    ResultsFile(results=(), torn=19)
+    """
+    data = Path(path).read_bytes()
+    *lines, tail = data.split(b"\n")
+    results = tuple(parse_result(line, source=f"{path}: line {i}")
+                    for i, line in enumerate(lines, 1))
+    return ResultsFile(results, len(tail))
+
+
+def finished(path: Path, jobs: Sequence[Job], stamp: str) -> dict[str, JobResult]:
+    """This sweep's jobs already in ``path`` (ran on data of fingerprint ``stamp``), after
+    cutting off a torn last line."""
+    if not path.exists():
+        return {}
+    loaded = read_results(path)
+    if loaded.torn:
+        os.truncate(path, path.stat().st_size - loaded.torn)
+    wanted = {j.job_id: j for j in jobs}
+    found: dict[str, JobResult] = {}
+    for result in loaded.results:
+        name = result.job.job_id
+        if name in wanted and name not in found:
+            if result.data != stamp:
+                raise CheckpointMismatchError(
+                    f"{path}: job {name} was run on other data (fingerprint {result.data}, "
+                    f"these data {stamp}); use the same data or another results file")
+            found[name] = result._replace(job=wanted[name])  # this sweep's overrides
+    return found

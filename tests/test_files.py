@@ -1,0 +1,279 @@
+"""fnn.files: atomic writes, JSON lines and strict JSON, the edges every fnn file goes through."""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import stat
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fnn.errors import (
+    CheckpointMismatchError,
+    DatasetFormatError,
+    FnnError,
+    FnnTypeError,
+    ModelFormatError,
+)
+from fnn.files import append_line, atomic_write_bytes, key_path, parse_json, read_json
+
+# ----------------------------------------------------------------------- atomic writes
+
+
+def _fail_after_half_a_write(real_write):
+    calls = []
+
+    def write(fd, data):
+        calls.append(fd)
+        if len(calls) == 1:
+            return real_write(fd, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+    return write
+
+
+def _raise(*_args, **_kwargs):
+    raise OSError(errno.EIO, "injected")
+
+
+@pytest.mark.parametrize("where", ["write", "fsync", "replace"])
+@pytest.mark.parametrize("existing", [True, False], ids=["replacing", "new"])
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch, where,
+                                                            existing):
+    path = tmp_path / "model.json"
+    if existing:
+        atomic_write_bytes(path, b"old contents\n")
+    fake = _fail_after_half_a_write(os.write) if where == "write" else _raise
+    with monkeypatch.context() as patch:
+        patch.setattr(os, where, fake)
+        with pytest.raises(OSError) as info:
+            atomic_write_bytes(path, b"new contents, longer than the old ones\n")
+    assert info.value.errno in (errno.ENOSPC, errno.EIO)  # the injected error, unchanged
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["model.json"] if existing else [])
+    if existing:
+        assert path.read_bytes() == b"old contents\n"
+
+
+def test_a_write_interrupted_by_keyboard_interrupt_cleans_up(tmp_path, monkeypatch):
+    def interrupt(_fd):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "fsync", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(tmp_path / "x.bin", b"data")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_keeps_permissions_and_refuses_text(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_bytes(b"old")
+    path.chmod(0o600)
+    atomic_write_bytes(path, b"new")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_bytes() == b"new"
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")  # what open() gives under this umask
+    fresh = atomic_write_bytes(tmp_path / "fresh", b"x")
+    assert stat.S_IMODE(fresh.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    with pytest.raises(FnnTypeError, match="data must be bytes, got str"):
+        atomic_write_bytes(path, "text")  # type: ignore[arg-type]
+    assert path.read_bytes() == b"new"
+
+
+def test_atomic_write_accepts_str_paths_returns_a_path_and_leaves_only_the_file(tmp_path):
+    result = atomic_write_bytes(str(tmp_path / "a.bin"), b"\x00\xff")
+    assert result == tmp_path / "a.bin"
+    assert result.read_bytes() == b"\x00\xff"
+    atomic_write_bytes(result, b"")  # an empty file is a file too
+    assert result.read_bytes() == b""
+    assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
+
+
+def test_a_short_os_write_is_continued_until_every_byte_is_written(tmp_path, monkeypatch):
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:3])))
+    data = bytes(range(256)) * 4
+    assert atomic_write_bytes(tmp_path / "a.bin", data).read_bytes() == data
+
+
+# ----------------------------------------------------------------------- append_line
+
+
+def _counting(monkeypatch, name):
+    calls = []
+    real = getattr(os, name)
+
+    def counted(*args):
+        calls.append(args)
+        return real(*args)
+    monkeypatch.setattr(os, name, counted)
+    return calls
+
+
+def test_append_line_adds_one_line_per_call_with_one_write_and_one_fsync(tmp_path, monkeypatch):
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(b'{"old": true}\n')
+    writes, syncs = _counting(monkeypatch, "write"), _counting(monkeypatch, "fsync")
+    for i in range(3):
+        append_line(path, json.dumps({"i": i}).encode() + b"\n")
+        assert (len(writes), len(syncs)) == (i + 1, i + 1)
+    assert path.read_bytes() == b'{"old": true}\n{"i": 0}\n{"i": 1}\n{"i": 2}\n'
+    assert [json.loads(line) for line in path.read_text().splitlines()][1:] == [
+        {"i": 0}, {"i": 1}, {"i": 2}]
+
+
+def test_append_line_creates_the_file_and_accepts_str_paths(tmp_path):
+    path = tmp_path / "new.jsonl"
+    append_line(str(path), b"first\n")
+    append_line(path, b"\n")  # an empty line is one line
+    assert path.read_bytes() == b"first\n\n"
+
+
+def test_append_line_finishes_a_line_the_kernel_took_only_part_of(tmp_path, monkeypatch):
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:2])))
+    path = tmp_path / "r.jsonl"
+    append_line(path, b'{"a": 12345}\n')
+    append_line(path, b'{"b": 6}\n')
+    assert path.read_bytes() == b'{"a": 12345}\n{"b": 6}\n'
+
+
+NOT_ONE_LINE = [("str", "text\n"), ("bytearray", bytearray(b"x\n")),
+                ("memoryview", memoryview(b"x\n")), ("None", None), ("two-lines", b"a\nb\n"),
+                ("no-newline", b"no newline"), ("empty", b""), ("two-empty-lines", b"\n\n"),
+                ("a-line-and-an-empty-one", b"a\n\n")]
+
+
+@pytest.mark.parametrize("line", [row[1] for row in NOT_ONE_LINE],
+                         ids=[row[0] for row in NOT_ONE_LINE])
+def test_append_line_refuses_anything_but_one_newline_ended_line_of_bytes(tmp_path, line):
+    path, absent = tmp_path / "r.jsonl", tmp_path / "absent.jsonl"
+    path.write_bytes(b"kept\n")
+    for target in (path, absent):
+        with pytest.raises(FnnError, match="^line must "):
+            append_line(target, line)
+    assert path.read_bytes() == b"kept\n"
+    assert not absent.exists()  # refused before the file is opened
+
+
+def test_append_line_raises_type_error_for_non_bytes_and_value_error_for_bad_bytes(tmp_path):
+    # STYLE.md: TypeError for the wrong kind of object, ValueError for a bad value, and the
+    # message names what came (as atomic_write_bytes does: "data must be bytes, got str")
+    path = tmp_path / "r.jsonl"
+    for line in ("text\n", bytearray(b"x\n"), None):
+        with pytest.raises(FnnTypeError, match=f"got {type(line).__name__}"):
+            append_line(path, line)
+    for line in (b"a\nb\n", b"no newline", b""):
+        with pytest.raises(FnnError) as info:
+            append_line(path, line)
+        assert isinstance(info.value, ValueError), type(info.value).__mro__
+    assert not path.exists()
+
+
+# ----------------------------------------------------------------------- strict JSON
+
+
+def test_read_json_is_strict_for_every_kind_of_file(tmp_path):
+    path = tmp_path / "ckpt.json"
+    path.write_text('{"epoch": 3, "history": [{"cost": 0.5}]}')
+    assert read_json(path, what="checkpoint") == {"epoch": 3, "history": [{"cost": 0.5}]}
+    path.write_text('{"history": [{"cost": 0.5}, {"cost": -1e999}]}')
+    with pytest.raises(ModelFormatError,
+                       match=r"ckpt\.json: history\[1\]\.cost: expected a finite number"):
+        read_json(path, what="checkpoint")
+    path.write_text('{"odd key": {"a": 1, "a": 2}}')
+    with pytest.raises(ModelFormatError, match=r'ckpt\.json: \["odd key"\]: duplicate key "a"'):
+        read_json(path, what="checkpoint")
+    path.write_bytes(b"")
+    with pytest.raises(ModelFormatError, match="empty file; expected a JSON checkpoint file"):
+        read_json(path, what="checkpoint")
+
+
+def test_read_json_names_the_file_and_passes_os_errors_through(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text("[1, NaN]")
+    with pytest.raises(ModelFormatError) as info:
+        read_json(str(path))
+    assert str(info.value) == f"{path}: [1]: expected a finite number, got NaN"
+    with pytest.raises(FileNotFoundError):
+        read_json(tmp_path / "missing.json")
+    with pytest.raises(IsADirectoryError):
+        read_json(tmp_path)
+
+
+BIG = "9" * 5000
+BAD_JSON = [
+    ("nan", b'{"a": NaN}', "a: expected a finite number, got NaN"),
+    ("infinity", b"[1, Infinity]", "[1]: expected a finite number, got Infinity"),
+    ("minus-infinity", b'{"a": [-Infinity]}', "a[0]: expected a finite number, got -Infinity"),
+    ("overflow", b'{"a": {"b": 1e400}}', "a.b: expected a finite number, got 1e400"),
+    ("first-of-several", b'{"a": [1, NaN], "b": Infinity}',
+     "a[1]: expected a finite number, got NaN"),
+    ("duplicate-key", b'{"a": 1, "a": 2}', 'top level: duplicate key "a"'),
+    ("nested-duplicate-key", b'{"run": {"seed": 0, "seed": 1}}', 'run: duplicate key "seed"'),
+    ("duplicate-drops-a-nan", b'{"cost": NaN, "cost": 1}', 'top level: duplicate key "cost"'),
+    ("odd-key", b'{"odd key": [{"a": 1, "a": 2}]}', '["odd key"][0]: duplicate key "a"'),
+    ("empty", b"", "empty file; expected a JSON model file"),
+    ("whitespace", b" \n", "line 2 column 1: unexpected end of file (truncated?)"),
+    ("truncated", b'{"a": [1, 2', "line 1 column 12: unexpected end of file (truncated?)"),
+    ("truncated-in-a-string", b'{"abc',
+     "line 1 column 2: unexpected end of file inside a string (truncated?)"),
+    ("garbage-after", b"{} }", "line 1 column 4: Extra data"),
+    ("not-utf8", b"\xff\xfe{\x00}\x00",
+     "byte 0: not UTF-8 (invalid start byte); a model file is UTF-8 JSON"),
+    ("bom", "\ufeff{}".encode(), "line 1 column 1: Unexpected UTF-8 BOM"),
+    ("too-deep", b"[" * 100_000, "lists or objects nested too deeply"),
+    ("too-many-digits", b'{"n": ' + BIG.encode() + b"}",
+     "a number has too many digits: Exceeds the limit (4300 digits)"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), [row[1:] for row in BAD_JSON],
+                         ids=[row[0] for row in BAD_JSON])
+def test_parse_json_refuses_what_fnn_never_writes_naming_source_and_place(data, message):
+    with pytest.raises(ModelFormatError) as info:
+        parse_json(data, source="x.json", what="model")
+    assert str(info.value).startswith(f"x.json: {message}"), str(info.value)
+
+
+def test_parse_json_raises_the_error_class_and_kind_of_file_it_is_given():
+    with pytest.raises(DatasetFormatError, match="^r.jsonl: empty file; expected a JSON "
+                                                 "results file$"):
+        parse_json(b"", source="r.jsonl", what="results", error=DatasetFormatError)
+    with pytest.raises(CheckpointMismatchError, match=r"^c: a: expected a finite number"):
+        parse_json(b'{"a": NaN}', source="c", what="checkpoint", error=CheckpointMismatchError)
+
+
+def test_parse_json_keeps_big_ints_and_the_shortest_float_text_exactly():
+    data = b'{"n": 12345678901234567890, "x": [5e-324, -0.0, 0.1, 1.7976931348623157e308]}'
+    value = parse_json(data, source="s", what="model")
+    assert value["n"] == 12345678901234567890 and type(value["n"]) is int
+    assert value["x"] == [5e-324, -0.0, 0.1, 1.7976931348623157e308]
+    assert math.copysign(1.0, value["x"][1]) == -1.0
+
+
+FINITE_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                max_size=3),
+    max_leaves=10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=FINITE_JSON)
+def test_parse_json_reads_whatever_json_dumps_writes_without_nan(value):
+    text = json.dumps(value, allow_nan=False)
+    assert parse_json(text.encode(), source="s", what="model") == json.loads(text)
+
+
+def test_key_path_quotes_keys_that_are_not_identifiers():
+    assert key_path("", "seed") == "seed"
+    assert key_path("metadata", "seed") == "metadata.seed"
+    assert key_path("metadata", "a b") == 'metadata["a b"]'
+    assert key_path("", "1x") == '["1x"]'
+    long = key_path("m", "k " * 40)
+    assert long.startswith('m["k k') and long.endswith('...]') and len(long) == len("m[]") + 40
+    assert key_path("m", "é") == "m.é"  # a Python identifier, so no quotes
