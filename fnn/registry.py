@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
+from fnn import augment
 from fnn._bound import Bound
 from fnn.activations import BUILT_IN as _ACTIVATIONS
 from fnn.costs import BUILT_IN as _COSTS
@@ -48,6 +49,7 @@ from fnn.schedules import constant, cosine_decay, halve_on_plateau, step_decay
 
 __all__ = [
     "ACTIVATIONS",
+    "AUGMENTATIONS",
     "COSTS",
     "EPOCH_SCHEDULES",
     "INITIALIZERS",
@@ -58,6 +60,8 @@ __all__ = [
     "Spec",
     "activation",
     "activation_name",
+    "augmentation",
+    "augmentation_spec",
     "cost",
     "cost_name",
     "initializer",
@@ -161,14 +165,22 @@ STEP_SCHEDULES: Names[Callable[..., Any]] = Names("step schedule",
                                                   {"cosine_decay": cosine_decay})
 """Step schedules (for ``scale_by_schedule``): their factories by name."""
 
+AUGMENTATIONS: Names[Callable[..., Any]] = Names("augmentation", {
+    "elastic": augment.elastic, "affine": augment.affine, "shift": augment.shift,
+    "compose": augment.compose})
+"""Augmentations (``fnn.augment``): their factories by name."""
+
 _FAMILIES = {
     "optimizer": _Family("optimizer", OPTIMIZERS, {("chain", "links"): "optimizer",
                                                    ("scale_by_schedule", "schedule"):
                                                    "step_schedule"}),
     "schedule": _Family("schedule", EPOCH_SCHEDULES, {}),
     "step_schedule": _Family("step schedule", STEP_SCHEDULES, {}),
+    "augmentation": _Family("augmentation", AUGMENTATIONS,
+                            {("compose", "links"): "augmentation"}),
 }
-_POSITIONAL = {("optimizer", "chain"): "links"}  # chain(*links)
+_POSITIONAL = {("optimizer", "chain"): "links",  # chain(*links)
+               ("augmentation", "compose"): "links"}  # compose(*links)
 
 
 def _settings_of(value: Any) -> tuple[tuple[str, Any], ...] | None:
@@ -276,6 +288,26 @@ def schedule(spec: str | Spec) -> Any:
 def schedule_spec(value: Any) -> Spec:
     """The spec of one of fnn's epoch schedules (ConfigError for a user's own)."""
     return _describe("schedule", value)
+
+
+def augmentation(spec: str | Spec) -> Any:
+    """The augmentation a spec or its text describes; ``compose``'s links nest like ``chain``'s.
+
+    >>> augmentation("compose(shift, elastic(alpha=34, sigma=4))") == augment.compose(
+    ...     augment.shift(), augment.elastic(alpha=34.0, sigma=4.0))
+    True
+    """
+    return _from_spec("augmentation", spec, "augmentation")
+
+
+def augmentation_spec(value: Any) -> Spec:
+    """The spec of one of fnn's augmentations or a composition of them (ConfigError for a
+    user's own).
+
+    >>> spec_text(augmentation_spec(augment.affine(degrees=15.0)))
+    'affine(degrees=15.0, scale=0.1, shear=10.0, shift=1.0, side=28)'
+    """
+    return _describe("augmentation", value)
 
 
 # --------------------------------------------------------------------------- text forms

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from fnn import expand
+from fnn import expand, registry
 from fnn.augment import (
     BOOK_SHIFTS,
     _gaussian_matrix,
@@ -260,7 +260,7 @@ def test_displace_is_scipys_bilinear_map_coordinates_with_zeros_outside():
     assert np.allclose(displace(x, dy, dx).reshape(5, 28, 28), theirs, atol=1e-12)
 
 
-# --------------------------------------------------------------------------- values
+# --------------------------------------------------------------------------- values, names
 
 
 def test_augmentations_built_alike_are_equal_values():
@@ -268,6 +268,49 @@ def test_augmentations_built_alike_are_equal_values():
     assert compose(shift(), affine()) == compose(shift(), affine())
     assert len({elastic(), elastic(), shift()}) == 2
     assert repr(shift()) == "shift(pixels=1, side=28)"
+
+
+@pytest.mark.parametrize("value", [elastic(), elastic(alpha=8.0, sigma=3.0, side=20),
+                                   affine(), affine(degrees=15, scale=0.15, shear=0, shift=2),
+                                   shift(), shift(pixels=2),
+                                   compose(affine(), elastic(alpha=36.0, sigma=5.0)),
+                                   compose(shift(), compose(affine(), elastic())), compose()],
+                         ids=repr)
+def test_specs_round_trip_through_the_registry(value):
+    spec = registry.augmentation_spec(value)
+    assert registry.augmentation(spec) == value
+    text = registry.spec_text(spec)
+    assert registry.augmentation(text) == value
+    assert registry.spec_text(registry.parse_spec(text)) == text
+
+
+def test_registry_names_and_texts():
+    assert sorted(registry.AUGMENTATIONS) == ["affine", "compose", "elastic", "shift"]
+    assert registry.augmentation("elastic") == elastic()
+    assert registry.augmentation_spec(compose(shift(), elastic())) == {
+        "name": "compose", "links": [{"name": "shift", "pixels": 1, "side": 28},
+                                     {"name": "elastic", "alpha": 34.0, "sigma": 4.0,
+                                      "side": 28}]}
+
+
+def _own(rng, x):
+    return x.copy()
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: registry.augmentation("cutout"),
+     "unknown augmentation 'cutout'; expected one of ['affine', 'compose', 'elastic', 'shift']"),
+    (lambda: registry.augmentation("elastic(alpha=-1)"), "alpha must be a finite number >= 0"),
+    (lambda: registry.augmentation("elastic(beta=1)"),
+     "augmentation 'elastic' does not take ['beta']"),
+    (lambda: registry.augmentation({"name": "compose", "links": "shift"}),
+     "augmentation.links: expected a list of specs"),
+    (lambda: registry.augmentation_spec(_own), "is not one of fnn's own"),
+    (lambda: registry.augmentation_spec(compose(shift(), _own)), "is not one of fnn's own"),
+])
+def test_registry_refuses_unknown_names_bad_settings_and_a_users_own(call, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        call()
 
 
 # --------------------------------------------------------------------------- bad calls
