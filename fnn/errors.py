@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CheckpointFormatError",
     "CheckpointMismatchError",
     "ConfigError",
     "DataError",
@@ -21,6 +22,7 @@ __all__ = [
     "FnnTypeError",
     "ModelFormatError",
     "NonFiniteError",
+    "ResultsFormatError",
     "UnsafeFileError",
 ]
 
@@ -42,15 +44,28 @@ class DataError(FnnError, ValueError):
 
 
 class ModelFormatError(FnnError, ValueError):
-    """A model or checkpoint file cannot be read; the message names file and location."""
+    """A model file (or a checkpoint or results file) cannot be read; the message names the
+    file and the place. Any failure while loading one is raised as this class or a subclass;
+    an unforeseen exception (MemoryError included) is kept as ``__cause__``."""
+
+
+class CheckpointFormatError(ModelFormatError):
+    """A checkpoint file cannot be read; names the file and the place."""
+
+
+class ResultsFormatError(ModelFormatError):
+    """A sweep's results file cannot be read; names the file, the line and the place."""
 
 
 class DatasetFormatError(FnnError, ValueError):
-    """A dataset file is corrupt or not what it claims to be; names file and problem."""
+    """A dataset file is corrupt or not what it claims to be; names file and problem. Any
+    failure while loading one is raised as this class; an unforeseen exception (MemoryError
+    included) is kept as ``__cause__``."""
 
 
 class UnsafeFileError(DatasetFormatError):
-    """A pickle tried to reach a global outside the allow-list; nothing was executed."""
+    """A pickle asked for a global outside the allow-list (named in the message); nothing
+    was executed."""
 
 
 class CheckpointMismatchError(FnnError, ValueError):

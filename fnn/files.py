@@ -1,8 +1,10 @@
 """The small file edges every fnn writer and reader shares: atomic writes, JSON lines, strict JSON.
 
 Nothing here knows about networks: ``atomic_write_bytes`` replaces a file all at once,
-``append_line`` adds one line to a JSON-lines file, and ``parse_json``/``read_json`` read JSON
-strictly (no NaN, no infinities, no duplicate keys), naming the file and the place on error.
+``append_line`` adds one line to a JSON-lines file, ``parse_json``/``read_json`` read JSON
+strictly (no NaN, no infinities, no duplicate keys, at most ``MAX_JSON_BYTES`` and
+``MAX_JSON_VALUES``), naming the file and the place on error, and ``load_errors`` turns any
+other failure inside a load into the loader's own error.
 """
 
 from __future__ import annotations
@@ -11,16 +13,27 @@ import contextlib
 import json
 import math
 import os
+import re
 import secrets
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fnn.errors import ConfigError, FnnError, FnnTypeError, ModelFormatError
 
-__all__ = ["append_line", "atomic_write_bytes", "key_path", "parse_json", "read_json"]
+__all__ = ["MAX_JSON_BYTES", "MAX_JSON_VALUES", "append_line", "atomic_write_bytes", "key_path",
+           "load_errors", "parse_json", "read_capped", "read_json"]
 
 StrPath = str | os.PathLike[str]
+
+MAX_JSON_BYTES = 256 * 2**20
+"""The largest JSON file (or line of a JSON-lines file) fnn reads: about 12 million numbers."""
+
+MAX_JSON_VALUES = 2**24
+"""The most values (numbers, strings, lists, objects) a JSON file may hold. Counted before
+parsing, this bounds the parse's memory whatever the file's shape (about 110 bytes a value at
+worst, for nested empty lists or one-key objects; 32 for a float)."""
 
 
 # --------------------------------------------------------------------------- writing
@@ -29,11 +42,13 @@ StrPath = str | os.PathLike[str]
 def atomic_write_bytes(path: StrPath, data: bytes) -> Path:
     """Replace the file at ``path`` with ``data`` all at once, and return ``path`` as a Path.
 
-    The bytes go to a temporary ``.{name}.*.tmp`` in the same directory, are flushed to disk
-    (``os.fsync``) and renamed over ``path`` (``os.replace``); then the directory is synced,
-    best effort. If anything fails the old file is untouched, the temporary file is removed
-    and the original exception propagates. A replaced file keeps its permission bits; a new
-    one gets ``0o666``; both less the umask, as ``open`` would.
+    The bytes go to a temporary ``.{name}.{pid}-{random}.tmp`` in the same directory, are
+    flushed to disk (``os.fsync``) and renamed over ``path`` (``os.replace``); then the
+    directory is synced, best effort. If anything fails the old file is untouched, the
+    temporary file is removed and the original exception propagates. A process killed
+    mid-write cannot remove its temporary file: the next write of ``path`` does (any whose
+    process is gone). A replaced file keeps its permission bits; a new one gets ``0o666``;
+    both less the umask, as ``open`` would.
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
@@ -45,6 +60,7 @@ def atomic_write_bytes(path: StrPath, data: bytes) -> Path:
     if not isinstance(data, bytes):
         raise FnnTypeError(f"data must be bytes, got {type(data).__name__}")
     target = Path(path)
+    _remove_orphans(target)
     fd, temp = _open_temp(target)
     try:
         try:
@@ -69,10 +85,39 @@ def _open_temp(target: Path) -> tuple[int, Path]:
         mode = 0o666
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        temp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
         with contextlib.suppress(FileExistsError):
             return os.open(temp, flags, mode), temp
     raise FileExistsError(f"no free temporary name next to {target}")
+
+
+def _remove_orphans(target: Path) -> None:
+    """Delete the temporary files of ``target`` whose writer is dead (killed mid-write).
+
+    A temporary file's name holds its writer's process id; a writer still running, on this
+    machine, keeps its own. Best effort: what cannot be listed or removed is left.
+    """
+    if os.name != "posix":  # os.kill(pid, 0) is a probe only on POSIX
+        return
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.([0-9]+)-[0-9a-f]{{8}}\.tmp")
+    with contextlib.suppress(OSError):
+        for entry in target.parent.iterdir():
+            match = pattern.fullmatch(entry.name)
+            if match and not _running(int(match.group(1))):
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: someone else's process, alive
+        return True
+    return True
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -130,11 +175,61 @@ class _Bad:
         self.token = token
 
 
+@contextlib.contextmanager
+def load_errors(source: str, error: type[FnnError]) -> Iterator[None]:
+    """Inside, any failure but ``OSError`` and fnn's own errors becomes ``error`` naming
+    ``source``: the safety net of every loader, so a file can only make it raise its error.
+
+    The original exception (a ``MemoryError``, or a bug the message asks to report) is kept as
+    ``__cause__``. ``OSError`` (the file could not be opened or read) passes through.
+
+    >>> with load_errors("m.json", ModelFormatError):
+    ...     [1, 2][5]
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ModelFormatError: m.json: could not be read (IndexError: list index out of range); please report this as a bug in fnn
+    """
+    try:
+        yield
+    except (FnnError, OSError):
+        raise
+    except MemoryError as e:
+        raise error(f"{source}: ran out of memory while reading it") from e
+    except RecursionError as e:
+        raise error(f"{source}: nested too deeply to read") from e
+    except Exception as e:
+        text = str(e) if len(str(e)) <= 200 else str(e)[:197] + "..."
+        raise error(f"{source}: could not be read ({type(e).__name__}: {text}); please report "
+                    "this as a bug in fnn") from e
+
+
+def read_capped(path: StrPath, cap: int, *, what: str,
+                error: type[FnnError] = ModelFormatError) -> bytes:
+    """The bytes of the file at ``path``, or ``error`` if it holds more than ``cap``.
+
+    Reads (and allocates) at most the file's size plus one byte, or ``cap + 1`` bytes a
+    chunk at a time when the file says less than it holds (a pipe, a growing file).
+    """
+    with Path(path).open("rb") as file:
+        size = min(os.fstat(file.fileno()).st_size, cap)
+        data = file.read(size + 1)  # a buffered read allocates all it is asked for
+        if len(data) == size + 1 <= cap:
+            more = bytearray(data)
+            while len(more) <= cap and (chunk := file.read(min(2**20, cap + 1 - len(more)))):
+                more += chunk
+            data = bytes(more)
+    if len(data) > cap:
+        raise error(f"{path}: more than {cap:,} bytes; fnn reads {what} files of at most "
+                    f"{cap:,} bytes")
+    return data
+
+
 def read_json(path: StrPath, *, what: str = "model",
               error: type[FnnError] = ModelFormatError) -> Any:
     """The JSON value in the file at ``path``, read strictly (see ``parse_json``).
 
-    ``OSError`` (missing file, a directory) passes through unchanged.
+    Files over ``MAX_JSON_BYTES`` are refused unread; ``OSError`` (missing file, a directory)
+    passes through unchanged.
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
@@ -144,8 +239,8 @@ def read_json(path: StrPath, *, what: str = "model",
     ...
     fnn.errors.ModelFormatError: .../c.json: eta[1]: expected a finite number, got 1e400
     """
-    path = Path(path)
-    return parse_json(path.read_bytes(), source=str(path), what=what, error=error)
+    data = read_capped(path, MAX_JSON_BYTES, what=what, error=error)
+    return parse_json(data, source=str(path), what=what, error=error)
 
 
 def parse_json(data: bytes, *, source: str, what: str,
@@ -153,8 +248,9 @@ def parse_json(data: bytes, *, source: str, what: str,
     """The JSON value in ``data``, or ``error`` naming ``source`` and the place.
 
     Refused: empty, truncated or non-UTF-8 data, ``NaN``/``Infinity``/``-Infinity``,
-    numbers that overflow to infinity (``1e400``) and duplicate keys. ``what`` names the
-    kind of file in messages.
+    numbers that overflow to infinity (``1e400``), integers of more than 4,300 digits,
+    duplicate keys, and more than ``MAX_JSON_BYTES`` bytes or ``MAX_JSON_VALUES`` values
+    (both checked before parsing). ``what`` names the kind of file in messages.
 
     >>> parse_json(b'{"a": 1, "a": 2}', source="x.json", what="model")
     Traceback (most recent call last):
@@ -163,6 +259,7 @@ def parse_json(data: bytes, *, source: str, what: str,
     """
     if not data:
         raise error(f"{source}: empty file; expected a JSON {what} file")
+    _check_size(data, source, what, error)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -172,10 +269,26 @@ def parse_json(data: bytes, *, source: str, what: str,
     value = _loads(text, source, refused, error)
     if refused:
         # a value a duplicate key overwrote is gone; the duplicate itself is always reported
-        places = _places(value, {id(target) for target, _ in refused})
-        where, problem = next((places[id(t)], p) for t, p in refused if id(t) in places)
+        problems: dict[int, str] = {}
+        for target, problem in reversed(refused):  # the first problem found for each value
+            problems[id(target)] = problem
+        where, problem = _first_place(value, problems)
+        if len(where) > 200:  # a place deep inside nested lists
+            where = f"{where[:97]}...{where[-100:]}"
         raise error(f"{source}: {where}: {problem}")
     return value
+
+
+def _check_size(data: bytes, source: str, what: str, error: type[FnnError]) -> None:
+    if len(data) > MAX_JSON_BYTES:
+        raise error(f"{source}: more than {MAX_JSON_BYTES:,} bytes; fnn reads {what} files "
+                    f"of at most {MAX_JSON_BYTES:,} bytes (MAX_JSON_BYTES)")
+    # every value but the first follows a comma or a colon or opens its list or object;
+    # those bytes inside strings count too, so this bounds the values from above
+    values = 1 + sum(map(data.count, (b",", b":", b"[", b"{")))
+    if values > MAX_JSON_VALUES:
+        raise error(f"{source}: up to {values:,} values; fnn reads {what} files of at most "
+                    f"{MAX_JSON_VALUES:,} values (MAX_JSON_VALUES)")
 
 
 def _loads(text: str, source: str, refused: list[tuple[object, str]],
@@ -189,6 +302,12 @@ def _loads(text: str, source: str, refused: list[tuple[object, str]],
         x = float(literal)
         return x if math.isfinite(x) else constant(literal[:40])
 
+    def integer(literal: str) -> int:
+        if len(literal.lstrip("-")) > _MAX_DIGITS:  # whatever sys.set_int_max_str_digits says
+            raise ValueError(f"an integer of {len(literal.lstrip('-')):,} digits; at most "
+                             f"{_MAX_DIGITS:,}")
+        return int(literal)
+
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         obj = dict(pairs)
         if len(obj) < len(pairs):
@@ -197,13 +316,16 @@ def _loads(text: str, source: str, refused: list[tuple[object, str]],
 
     try:
         return json.loads(text, parse_constant=constant, parse_float=number,
-                          object_pairs_hook=unique)
+                          parse_int=integer, object_pairs_hook=unique)
     except json.JSONDecodeError as e:
         raise error(f"{source}: {_decode_problem(text, e)}") from None
     except RecursionError:
         raise error(f"{source}: lists or objects nested too deeply") from None
-    except ValueError as e:  # the only other: an int longer than sys.get_int_max_str_digits()
+    except ValueError as e:  # the only other: an int longer than _MAX_DIGITS
         raise error(f"{source}: a number has too many digits: {str(e)[:120]}") from None
+
+
+_MAX_DIGITS = 4300  # Python's default sys.get_int_max_str_digits()
 
 
 def _first_duplicate(pairs: list[tuple[str, Any]]) -> str:
@@ -236,17 +358,28 @@ def key_path(where: str, key: str) -> str:
     return f"{where}[{shown if len(shown) <= 40 else shown[:37] + '...'}]"
 
 
-def _places(root: Any, targets: set[int]) -> dict[int, str]:
-    """Where each value whose id is in ``targets`` sits inside ``root``, e.g. ``weights[1][3]``."""
-    places: dict[int, str] = {}
-    stack: list[tuple[Any, str]] = [(root, "")]
+def _first_place(root: Any, problems: dict[int, str]) -> tuple[str, str]:
+    """Where the first value (in the file's order) with a problem sits inside ``root``, e.g.
+    ``weights[1][3]``, and its problem. Only the current path's places are ever built."""
+    if id(root) in problems:
+        return "top level", problems[id(root)]
+    stack: list[tuple[Iterator[tuple[str, Any]], str]] = [(_children(root, ""), "")]
     while stack:
-        value, where = stack.pop()
-        if id(value) in targets:
-            places[id(value)] = where or "top level"
-        if isinstance(value, dict):
-            stack.extend((v, key_path(where, k)) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
-    return places
+        children, _ = stack[-1]
+        for where, child in children:
+            if id(child) in problems:
+                return where, problems[id(child)]
+            if isinstance(child, dict | list):
+                stack.append((_children(child, where), where))
+                break
+        else:
+            stack.pop()
+    raise AssertionError("a refused value is always in the tree (a duplicate key's object)")
 
+
+def _children(value: Any, where: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return ((key_path(where, k), v) for k, v in value.items())
+    if isinstance(value, list):
+        return ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    return iter(())

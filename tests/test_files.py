@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import itertools
 import json
 import math
 import os
+import random
+import signal
 import stat
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fnn import files
 from fnn.errors import (
     CheckpointMismatchError,
     DatasetFormatError,
@@ -19,7 +30,15 @@ from fnn.errors import (
     FnnTypeError,
     ModelFormatError,
 )
-from fnn.files import append_line, atomic_write_bytes, key_path, parse_json, read_json
+from fnn.files import (
+    append_line,
+    atomic_write_bytes,
+    key_path,
+    load_errors,
+    parse_json,
+    read_capped,
+    read_json,
+)
 
 # ----------------------------------------------------------------------- atomic writes
 
@@ -226,7 +245,7 @@ BAD_JSON = [
     ("bom", "\ufeff{}".encode(), "line 1 column 1: Unexpected UTF-8 BOM"),
     ("too-deep", b"[" * 100_000, "lists or objects nested too deeply"),
     ("too-many-digits", b'{"n": ' + BIG.encode() + b"}",
-     "a number has too many digits: Exceeds the limit (4300 digits)"),
+     "a number has too many digits: an integer of 5,000 digits; at most 4,300"),
 ]
 
 
@@ -277,3 +296,230 @@ def test_key_path_quotes_keys_that_are_not_identifiers():
     long = key_path("m", "k " * 40)
     assert long.startswith('m["k k') and long.endswith('...]') and len(long) == len("m[]") + 40
     assert key_path("m", "é") == "m.é"  # a Python identifier, so no quotes
+
+
+# ----------------------------------------------------------------------- loading files from elsewhere
+
+
+def test_load_errors_turns_any_failure_into_the_loaders_error_keeping_the_cause():
+    for raised, message in ((MemoryError(), "m.json: ran out of memory while reading it"),
+                            (RecursionError(), "m.json: nested too deeply to read"),
+                            (KeyError("k"), ("m.json: could not be read (KeyError: 'k'); "
+                                             "please report this as a bug in fnn")),
+                            (ValueError("v" * 10_000), "could not be read (ValueError: vvv")):
+        with pytest.raises(ModelFormatError) as info, load_errors("m.json", ModelFormatError):
+            raise raised
+        assert str(info.value).startswith(message) or message in str(info.value)
+        assert len(str(info.value)) < 400 and info.value.__cause__ is raised
+    for passing in (OSError(errno.EIO, "io"), FileNotFoundError(), DatasetFormatError("d"),
+                    CheckpointMismatchError("c")):
+        with pytest.raises(type(passing)) as info, load_errors("m.json", ModelFormatError):
+            raise passing
+        assert info.value is passing
+
+
+def test_read_capped_allocates_only_what_the_file_holds(tmp_path):
+    path = tmp_path / "small.json"
+    path.write_bytes(b"[1]")
+    tracemalloc.start()
+    try:
+        assert read_capped(path, 2**30, what="model") == b"[1]"
+        assert tracemalloc.get_traced_memory()[1] < 2**20  # not the cap's gigabyte
+    finally:
+        tracemalloc.stop()
+    with pytest.raises(ModelFormatError, match=r"small\.json: more than 2 bytes; fnn reads "
+                                               r"model files of at most 2 bytes"):
+        read_capped(path, 2, what="model")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux's /proc")
+def test_read_capped_reads_files_that_say_they_are_empty():
+    status = read_capped("/proc/self/status", 2**20, what="status")  # st_size is 0
+    assert status.startswith(b"Name:") and len(status) > 100
+
+
+def test_the_json_caps_are_checked_before_parsing(monkeypatch):
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 10)
+    with pytest.raises(ModelFormatError, match=r"x\.json: more than 10 bytes; fnn reads model "
+                                               r"files of at most 10 bytes \(MAX_JSON_BYTES\)"):
+        parse_json(b"[" + b"1," * 10 + b"1]", source="x.json", what="model")
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 2**20)
+    monkeypatch.setattr(files, "MAX_JSON_VALUES", 5)
+    assert parse_json(b'{"a": [1, 2]}', source="x.json", what="model") == {"a": [1, 2]}
+    with pytest.raises(ModelFormatError, match=r"x\.json: up to 6 values; fnn reads model files "
+                                               r"of at most 5 values \(MAX_JSON_VALUES\)"):
+        parse_json(b'{"a": [1, 2, 3]}', source="x.json", what="model")
+
+
+def test_a_refused_value_deep_inside_nested_lists_is_placed_in_a_bounded_message():
+    data = b"[" * 800 + b"NaN" + b"]" * 800
+    with pytest.raises(ModelFormatError) as info:
+        parse_json(data, source="x.json", what="model")
+    message = str(info.value)
+    assert message.startswith("x.json: [0][0][0]") and message.endswith("got NaN")
+    assert "..." in message and len(message) < 300
+
+
+# the shapes that cost the most memory per byte of file (README: "Loading files from elsewhere")
+WORST_JSON = {
+    "empty lists": b"[" + b"[]," * 100_000 + b"[]]",
+    "one-key objects": b"[" + b'{"":0},' * 50_000 + b"{}]",
+    "nested pairs": b"[" + b"[[]]," * 80_000 + b"[]]",
+    "floats": b"[" + b"0.5," * 100_000 + b"0]",
+    "astral text": b'["\xf0\x9f\x98\x80' + b"a" * 400_000 + b'"]',
+    "duplicate keys": b"[" + b'{"a":0,"a":0},' * 30_000 + b"{}]",
+}
+
+
+@pytest.mark.parametrize("data", WORST_JSON.values(), ids=WORST_JSON.keys())
+def test_parsing_json_costs_at_most_40_bytes_per_byte_of_file(data):
+    tracemalloc.start()
+    try:
+        with contextlib.suppress(ModelFormatError):
+            parse_json(data, source="x.json", what="model")
+        used = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert used < 40 * len(data), used / len(data)
+
+
+# ----------------------------------------------------------------------- crash safety
+
+
+def test_the_next_write_removes_temporary_files_whose_writer_is_gone(tmp_path):
+    target = tmp_path / "run.ckpt"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    names = {f".run.ckpt.{dead}-0123abcd.tmp": "orphan",  # its process has exited
+             f".run.ckpt.{os.getppid()}-0123abcd.tmp": "live",  # a running process's
+             f".run.ckpt.{os.getpid()}-0123abcd.tmp": "ours",  # this process's
+             f".other.ckpt.{dead}-0123abcd.tmp": "another file's",
+             f".run.ckpt.{dead}-0123abcd.tmp.keep": "not a temporary name"}
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    atomic_write_bytes(target, b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        {*names, "run.ckpt"} - {f".run.ckpt.{dead}-0123abcd.tmp"})
+
+
+def _temporaries(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def _kill_at_random_moments(write_forever, check, folder: Path, *, rounds: int, seed: int,
+                            cycle: float, inside: int = 0) -> int:
+    """Fork a child running ``write_forever``, SIGKILL it after a random delay of up to three
+    write ``cycle``s, ``check`` the files: ``rounds`` times, and more (up to 200) until
+    ``inside`` kills left a temporary file, i.e. landed inside a write. Returns how many did.
+    The child's disk is slow (each fsync waits 10 ms), so that many do."""
+    rng, mid_write = random.Random(seed), 0
+    for done in itertools.count():
+        if done >= 200 or (done >= rounds and mid_write >= inside):
+            return mid_write
+        ready, started = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child writes until it is killed
+            try:
+                os.fsync = lambda fd, fsync=os.fsync: (time.sleep(0.01), fsync(fd))  # slow disk
+                write_forever(lambda fd=started: os.write(fd, b"."))
+            finally:
+                os._exit(1)
+        os.close(started)
+        os.read(ready, 1)  # the child has finished its first write: it runs at full speed
+        os.close(ready)
+        time.sleep(rng.uniform(0.0, 3 * cycle))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        check()
+        left = _temporaries(folder)
+        assert len(left) <= 1, left  # a write removes the temporaries of the dead first
+        mid_write += bool(left)
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kills a forked child")
+@pytest.mark.parametrize("kind", ["save", "checkpoint"])
+def test_a_writer_killed_at_any_moment_leaves_the_previous_file_and_no_growing_debris(
+        tmp_path, kind):
+    import fnn
+    from fnn.checkpoint import read_checkpoint, sgd_checkpointed, write_checkpoint
+    from fnn.params import init_params
+    from fnn.serialization import load, save
+
+    path = tmp_path / "file.json"
+    params = [init_params([784, 100, 10], seed=seed) for seed in (0, 1)]  # 1.7 MB each
+    if kind == "save":
+        def write(i):
+            save(path, params[i % 2], cost=fnn.cross_entropy, metadata={"i": i % 2})
+        read = load
+    else:
+        data = (np.random.default_rng(0).random((8, 784)), np.arange(8) % 10)
+        sgd_checkpointed(params[0], data, checkpoint=path, epochs=2, mini_batch_size=4,
+                         eta=0.1, lmbda=0.0, cost=fnn.cross_entropy, seed=0)
+        first = read_checkpoint(path)
+        checkpoints = [first, first._replace(state=first.state._replace(params=params[1]))]
+
+        def write(i):
+            write_checkpoint(path, checkpoints[i % 2])
+        read = read_checkpoint
+    write(0)
+    versions = {path.read_bytes()}
+    started = time.perf_counter()
+    write(1)
+    cycle = time.perf_counter() - started
+    versions.add(path.read_bytes())
+
+    def write_forever(first_done):
+        for i in itertools.count():
+            write(i)
+            if i == 0:
+                first_done()
+
+    def check():
+        assert path.read_bytes() in versions  # one whole version, never a mix
+        read(path)
+
+    mid_write = _kill_at_random_moments(write_forever, check, tmp_path, rounds=40, seed=12,
+                                        cycle=cycle, inside=5)
+    assert mid_write >= 5, mid_write  # the kills did land inside writes
+    write(0)  # the next run: no temporary file is left behind
+    assert _temporaries(tmp_path) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kills a forked child")
+def test_a_results_append_killed_at_any_moment_leaves_every_earlier_line(tmp_path):
+    from fnn.data import Labelled
+    from fnn.sweep import SweepData, base_run, jobs, make_sweep, read_results, run_sweep
+    from fnn.sweep.results import finished
+
+    rng = np.random.default_rng(0)
+    data = SweepData(Labelled(rng.random((8, 784)), np.arange(8) % 10),
+                     Labelled(rng.random((4, 784)), np.arange(4)))
+    sweep = make_sweep(base_run(sizes=(784, 30, 10), epochs=1, mini_batch_size=4), seeds=1)
+    source = tmp_path / "one.jsonl"
+    run_sweep(sweep, data, results=source)
+    line = source.read_bytes()  # one job's line, 0.5 MB
+    path = tmp_path / "results.jsonl"
+    stamp = read_results(source).results[0].data
+
+    def write_forever(first_done):
+        append_line(path, line)
+        first_done()
+        while True:
+            append_line(path, line)
+
+    def check():
+        loaded = read_results(path)  # every complete line reads; a torn one is measured
+        assert len(loaded.results) >= 1
+        assert path.stat().st_size == len(loaded.results) * len(line) + loaded.torn
+        finished(path, jobs(sweep), stamp)  # the next run cuts the torn line off
+        assert path.stat().st_size % len(line) == 0
+        assert path.read_bytes() == line * (path.stat().st_size // len(line))
+        os.truncate(path, len(line))  # back to the first line: each round costs the same
+
+    started = time.perf_counter()
+    append_line(path, line)  # the file as the previous run left it
+    cycle = time.perf_counter() - started
+    _kill_at_random_moments(write_forever, check, tmp_path, rounds=40, seed=3, cycle=cycle)

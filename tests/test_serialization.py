@@ -287,7 +287,7 @@ BAD_FILES = [
     ("bom", "\ufeff" + NETWORK2, "line 1 column 1: Unexpected UTF-8 BOM"),
     ("too-deep", "[" * 100_000, "lists or objects nested too deeply"),
     ("too-many-digits", doc(metadata='{"n": ' + "9" * 5000 + "}"),
-     "a number has too many digits: Exceeds the limit (4300 digits)"),
+     "a number has too many digits: an integer of 5,000 digits; at most 4,300"),
 ]
 
 
