@@ -8,6 +8,8 @@ and files broken in one named place.
 from __future__ import annotations
 
 import gzip
+import pickle
+import pickletools
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +77,33 @@ def py2_pickle(parts: Any, **changes: Any) -> bytes:
               for i, a in enumerate(a for pair in parts for a in pair)]
     pairs = [arrays[i] + arrays[i + 1] + b"\x86" for i in (0, 2, 4)]
     return b"\x80\x02" + b"".join(pairs) + b"\x87."
+
+
+def pickled(parts: Any, protocol: int, *, numpy1: bool = False) -> bytes:
+    """``parts`` pickled in ``protocol``, with NumPy 1's module names if ``numpy1``."""
+    data = pickle.dumps(parts, protocol=protocol)
+    return numpy1_names(data) if numpy1 else data
+
+
+def numpy1_names(data: bytes) -> bytes:
+    """A pickle made by NumPy 2 as NumPy 1 spells it (``numpy.core`` for ``numpy._core``).
+
+    Protocols 0-3 name globals in text lines; 4 and 5 in length-prefixed strings, rewritten
+    here, without the FRAME opcodes whose lengths would no longer hold (frames are optional).
+    """
+    ops = list(pickletools.genops(data))
+    ends = [pos for _, _, pos in ops[1:]] + [len(data)]
+    out = bytearray()
+    for (op, arg, start), end in zip(ops, ends):
+        chunk = data[start:end]
+        if op.name == "FRAME":
+            continue
+        if isinstance(arg, str) and arg.startswith("numpy._core"):
+            new = arg.replace("numpy._core", "numpy.core", 1).encode()
+            chunk = (b"\x8c" + bytes([len(new)]) + new if op.name == "SHORT_BINUNICODE"
+                     else chunk.replace(b"numpy._core", b"numpy.core", 1))
+        out += chunk
+    return bytes(out)
 
 
 def write(path: Path, data: bytes) -> Path:

@@ -20,6 +20,7 @@ from fnn.datasets.splits import (
     uint8_split,
 )
 from fnn.errors import DatasetFormatError
+from fnn.files import load_errors
 
 __all__ = ["TRAIN_IMAGES", "load_idx", "read_idx"]
 
@@ -50,7 +51,8 @@ def load_idx(folder: StrPath, *, dtype: DTypeLike = np.float32) -> MnistSplits:
     FileNotFoundError: IDX folder no/such/folder does not exist
     """
     root, dt = existing(folder, "IDX folder", folder=True), float_dtype(dtype)
-    train, test = _idx_split(root, "train", dt), _idx_split(root, "t10k", dt)
+    with load_errors(str(root), DatasetFormatError):
+        train, test = _idx_split(root, "train", dt), _idx_split(root, "t10k", dt)
     validation = Labelled(train.x[N_TRAINING:], train.labels[N_TRAINING:])
     return MnistSplits(Labelled(train.x[:N_TRAINING], train.labels[:N_TRAINING]),
                        validation if validation.labels.size else None, test)
@@ -71,12 +73,16 @@ def read_idx(path: StrPath) -> NDArray[np.uint8]:
     [7, 0, 9]
     """
     file = existing(path, "IDX file", folder=False)
-    with open_data(file) as stream:
-        data = stream.read()
-    return _parse_idx(data, file)
+    with load_errors(str(file), DatasetFormatError):
+        with open_data(file) as stream:
+            data = stream.read_all()
+        return _parse_idx(data, file)
 
 
-def _parse_idx(data: bytes, path: Path) -> NDArray[np.uint8]:
+_MAX_DIMS = 32  # NumPy 1's limit (NumPy 2's is 64); MNIST's files have 1 and 3
+
+
+def _parse_idx(data: bytes | bytearray, path: Path) -> NDArray[np.uint8]:
     if len(data) < 4:
         raise DatasetFormatError(f"{path} has {len(data)} bytes, too few for an IDX header")
     zero, type_code, ndim = struct.unpack_from(">HBB", data)
@@ -85,15 +91,23 @@ def _parse_idx(data: bytes, path: Path) -> NDArray[np.uint8]:
         raise DatasetFormatError(
             f"{path} has bad magic number {magic}; an IDX file of unsigned bytes has "
             f"0x0800 + its number of dimensions (2049 for labels, 2051 for images)")
+    if ndim > _MAX_DIMS:
+        raise DatasetFormatError(f"{path} has {ndim} dimensions; fnn reads IDX files of at "
+                                 f"most {_MAX_DIMS}")
     start = 4 + 4 * ndim
     if len(data) < start:
         raise DatasetFormatError(f"{path} is truncated inside its {ndim}-dimension IDX header")
     dims = struct.unpack_from(f">{ndim}I", data, 4)
+    if math.prod(max(n, 1) for n in dims) >= 2**62:  # even when a 0 leaves no data
+        raise DatasetFormatError(f"{path} header says {'x'.join(map(str, dims))}: too large "
+                                 f"for an array")
     if len(data) - start != math.prod(dims):
         raise DatasetFormatError(
             f"{path} header says {'x'.join(map(str, dims))} = {math.prod(dims)} bytes of data, "
             f"but {len(data) - start} bytes follow it")
-    return np.frombuffer(data, np.uint8, offset=start).reshape(dims)
+    array = np.frombuffer(data, np.uint8, offset=start).reshape(dims)
+    array.setflags(write=False)  # a view of the file's bytes, as read
+    return array
 
 
 def _idx_split(folder: Path, prefix: str, dt: np.dtype[Any]) -> Labelled:

@@ -1,4 +1,9 @@
-"""Reading dataset files: gzip recognised by its magic bytes, and a cap on what a file may hold."""
+"""Reading dataset files: gzip recognised by its magic bytes, and caps on what a file may hold.
+
+``MAX_DECOMPRESSED_BYTES`` bounds the data a file may hold (all of an IDX file; the strings and
+arrays of a pickle), and ``open_data`` never lets a stream yield more than the cap its caller
+gives, so a gzip bomb stops there, whatever its headers say.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,11 @@ from fnn.errors import DatasetFormatError
 __all__ = ["MAX_DECOMPRESSED_BYTES", "CappedReader", "open_data"]
 
 MAX_DECOMPRESSED_BYTES = 256 * 2**20
-"""No dataset file may decompress to more bytes (network2's pickle has 220,080,342)."""
+"""The most data a dataset file may hold, decompressed: all of an IDX file, the strings and
+arrays of a pickle (network2's pickle holds 220,080,000 bytes of arrays)."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 2**20
 
 
 class CappedReader:
@@ -26,11 +33,27 @@ class CappedReader:
         self._raw, self._path, self._cap, self._count = raw, path, cap, 0
 
     def read(self, size: int | None = -1) -> bytes:
-        return self._counted(self._raw.read, size)
+        """Up to ``size`` bytes (all, if ``size`` is None or negative), fewer only at the end."""
+        if size is not None and 0 <= size <= _CHUNK:
+            return self._counted(self._raw.read, size)
+        return bytes(self.read_all(size))
+
+    def read_all(self, size: int | None = -1) -> bytearray:
+        """As ``read``, as a bytearray grown a chunk at a time: a reader asked for n bytes
+        allocates n at once, so a huge ``size`` would cost memory the file never fills."""
+        out = bytearray()
+        while size is None or size < 0 or len(out) < size:
+            want = _CHUNK if size is None or size < 0 else min(_CHUNK, size - len(out))
+            chunk = self._counted(self._raw.read, want)
+            if not chunk:
+                break
+            out += chunk
+        return out
 
     def readline(self, size: int | None = -1) -> bytes:
+        """A line, or its first ``size`` bytes; a last line without a newline is an error."""
         line = self._counted(self._raw.readline, size)
-        if not line.endswith(b"\n"):  # only pickles read lines: their GLOBAL names
+        if not line.endswith(b"\n") and (size is None or size < 0 or len(line) < size):
             raise DatasetFormatError(f"{self._path} ends inside a line of text (truncated)")
         return line
 
@@ -50,8 +73,9 @@ class CappedReader:
 
 
 @contextmanager
-def open_data(path: Path) -> Iterator[CappedReader]:
-    """``path``'s bytes as a capped stream, decompressed when they start with gzip's magic."""
+def open_data(path: Path, cap: int | None = None) -> Iterator[CappedReader]:
+    """``path``'s bytes as a stream capped at ``cap`` bytes (``MAX_DECOMPRESSED_BYTES`` as it
+    is when the file is opened, by default), decompressed when they start with gzip's magic."""
     with path.open("rb") as file:
         gzipped = file.read(2) == _GZIP_MAGIC
         file.seek(0)
@@ -60,6 +84,6 @@ def open_data(path: Path) -> Iterator[CappedReader]:
                 f"{path} is not gzip data: it does not start with the gzip magic bytes 1f 8b")
         opened = gzip.GzipFile(fileobj=file, mode="rb") if gzipped else nullcontext(file)
         with opened as raw:
-            yield CappedReader(raw, path, MAX_DECOMPRESSED_BYTES)
+            yield CappedReader(raw, path, MAX_DECOMPRESSED_BYTES if cap is None else cap)
 
 

@@ -1,42 +1,54 @@
-"""network2's ``mnist.pkl.gz`` through a restricted unpickler that can run no code.
+"""network2's ``mnist.pkl.gz``, and re-pickles of its arrays, read without running any code.
 
-The unpickler reaches only the NumPy names an array needs; any other global raises
-``UnsafeFileError`` (a ``DatasetFormatError``) before it is called, and only the opcodes such a
-file uses run, at most ``MAX_OPCODES`` of them.
+The pickle goes through ``pickle_machine``, fnn's own interpreter, whose only globals are the
+stand-ins below: plain functions that record what the file says and can run nothing. Before any
+array is built, the structure is checked: three ``(x, labels)`` pairs of arrays whose shape,
+dtype and bytes agree. Then each distinct array is built once, as a view of the bytes the file
+held, so however often a file refers to an array, memory stays near the size of its data.
 """
 
 from __future__ import annotations
 
 import math
-import pickle
-import struct
-from collections.abc import Callable, Mapping
+import reprlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from fnn.datasets.reading import CappedReader, open_data
+from fnn.datasets import reading
+from fnn.datasets.pickle_machine import Refused, Stateful, unpickle
 from fnn.datasets.splits import MnistSplits, existing, float_dtype, float_split
-from fnn.errors import DatasetFormatError, UnsafeFileError
+from fnn.errors import DatasetFormatError
+from fnn.files import load_errors
 
-__all__ = ["MAX_OPCODES", "load_pickle"]
+__all__ = ["MAX_OPCODES", "MAX_PICKLE_BYTES", "load_pickle"]
 
 StrPath = str | Path
 _SPLITS = ("training", "validation", "test")
+
+MAX_OPCODES = 10_000
+"""Most pickle instructions ``load_pickle`` runs (network2's file has 151)."""
+
+MAX_PICKLE_BYTES = 2 * 2**30
+"""Most bytes a pickle may decompress to. Protocol 0 spells bytes as text, a zero byte as the
+six characters ``\\u0000``: the real MNIST arrays re-pickled so take 1,216,684,680 bytes. What
+the file may hold in strings and arrays is still at most ``MAX_DECOMPRESSED_BYTES``."""
 
 
 def load_pickle(path: StrPath, *, dtype: DTypeLike = np.float32) -> MnistSplits:
     """network2's ``mnist.pkl.gz`` (or an uncompressed ``mnist.pkl``) as ``MnistSplits``.
 
-    The file is a (gzip'd) Python 2 pickle of ``((train_x, train_y), (valid_x, valid_y),
-    (test_x, test_y))``: 50,000 / 10,000 / 10,000 rows of float32 pixels and int64 digits.
-    The unpickler reaches only the four names such a file uses (``numpy.ndarray``,
-    ``numpy.dtype`` and ``_reconstruct`` from ``numpy.core.multiarray`` or NumPy 2's
-    ``numpy._core.multiarray``), and even those are stand-ins that just record what the
-    file says: fnn then builds each array from its shape, dtype name and bytes, so no
-    NumPy code sees the pickled state. ``x`` comes back as ``dtype``.
+    The file is a (gzip'd) pickle of ``((train_x, train_y), (valid_x, valid_y), (test_x,
+    test_y))``: network2's is Python 2's protocol 2 with 50,000 / 10,000 / 10,000 rows of
+    float32 pixels and int64 digits. Python 3 re-pickles of such arrays load too, in protocols
+    0 to 5, as NumPy 1 or 2 wrote them. The globals such files name (``_reconstruct``,
+    ``ndarray``, ``dtype``, ``_frombuffer``, ``_codecs.encode``) are stand-ins that only
+    record what the file says; any other raises ``UnsafeFileError`` naming it, before anything
+    runs. fnn then builds each array from its shape, plain dtype name and bytes, so no NumPy
+    code sees the pickled state. ``x`` comes back as ``dtype``.
 
     >>> import pickle, tempfile
     >>> part = (np.zeros((2, 784), np.float32), np.array([3, 5]))
@@ -53,197 +65,203 @@ def load_pickle(path: StrPath, *, dtype: DTypeLike = np.float32) -> MnistSplits:
     fnn.errors.UnsafeFileError: .../evil.pkl reaches builtins.print, which ... Nothing was run.
     """
     file, dt = existing(path, "MNIST pickle", folder=False), float_dtype(dtype)
-    training, validation, test = (
-        float_split(f"{file} {name}", x, labels, dt)
-        for name, (x, labels) in zip(_SPLITS, _unpickle(file)))
+    with load_errors(str(file), DatasetFormatError):
+        training, validation, test = (
+            float_split(f"{file} {name}", x, labels, dt)
+            for name, (x, labels) in zip(_SPLITS, _unpickle(file)))
     return MnistSplits(training, validation, test)
 
 
-class _PickledArray:
-    """What ``_reconstruct(ndarray, ...)`` and BUILD leave: NumPy's array state, unread."""
-
-    def __init__(self) -> None:
-        self.state: Any = None
-
-    def __setstate__(self, state: Any) -> None:
-        self.state = state
+# --------------------------------------------------------------------------- the stand-ins
 
 
-class _PickledDtype:
-    """What ``dtype(name, align, copy)`` and BUILD leave: the name and state, unread."""
+class _Array(Stateful):
+    """An ndarray as the file describes it, unread: its state is NumPy's ``(version, shape,
+    dtype, is_fortran, data)``, given by BUILD after ``_reconstruct``, or by ``_frombuffer``."""
 
-    def __init__(self, args: tuple[Any, ...]) -> None:
-        self.args = args
-        self.state: Any = None
-
-    def __setstate__(self, state: Any) -> None:
-        self.state = state
+    __slots__ = ()
 
 
-# functions, not the classes, so that NEWOBJ cannot make a record without its fields
-def _pickled_array(*_args: Any) -> _PickledArray:
-    return _PickledArray()
+class _Dtype(Stateful):
+    """A dtype as the file describes it, unread: the name, then BUILD's state."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: Any) -> None:
+        super().__init__()
+        self.name = name
 
 
-def _pickled_dtype(*args: Any) -> _PickledDtype:
-    return _PickledDtype(args)
+_NDARRAY = object()  # numpy.ndarray: only ever _reconstruct's first argument, never called
 
 
-_NDARRAY = object()  # only ever an argument of _reconstruct; never called
-
-# network2's file names the first, third and fourth; the second is how NumPy 2 spells
-# the first when someone re-pickles the arrays (protocols 3 and 4)
-_SAFE_GLOBALS: Mapping[tuple[str, str], Any] = {
-    ("numpy.core.multiarray", "_reconstruct"): _pickled_array,
-    ("numpy._core.multiarray", "_reconstruct"): _pickled_array,
-    ("numpy", "ndarray"): _NDARRAY,
-    ("numpy", "dtype"): _pickled_dtype,
-}
-
-# what the pickle machine raises on garbage; the stream raises DatasetFormatError itself
-_PICKLE_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-                  IndexError, KeyError, OverflowError, MemoryError, RecursionError, struct.error)
+def _reconstruct(cls: Any, _shape: Any, _typecode: Any) -> _Array:
+    """``numpy.core.multiarray._reconstruct(numpy.ndarray, (0,), b"b")``: an array, stateless."""
+    if cls is not _NDARRAY:
+        raise Refused(f"_reconstruct of a {type(cls).__name__}, not of numpy.ndarray")
+    return _Array()
 
 
-# the opcodes of network2's file and of NumPy 2 re-pickles (protocols 2-4); no lists, dicts,
-# sets, ints beyond 32 bits, persistent ids or out-of-band buffers
-_OPCODES = (
-    pickle.PROTO, pickle.FRAME, pickle.STOP, pickle.MARK, pickle.EMPTY_TUPLE, pickle.TUPLE,
-    pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3, pickle.NONE, pickle.NEWTRUE, pickle.NEWFALSE,
-    pickle.BININT, pickle.BININT1, pickle.BININT2, pickle.SHORT_BINSTRING, pickle.BINSTRING,
-    pickle.SHORT_BINBYTES, pickle.BINBYTES, pickle.SHORT_BINUNICODE, pickle.BINUNICODE,
-    pickle.GLOBAL, pickle.STACK_GLOBAL, pickle.REDUCE, pickle.BUILD, pickle.BINPUT,
-    pickle.LONG_BINPUT, pickle.MEMOIZE, pickle.BINGET, pickle.LONG_BINGET,
-)
-
-MAX_OPCODES = 10_000
-"""Most pickle instructions ``load_pickle`` runs (network2's file has 151)."""
+def _dtype(name: Any, _align: Any = False, _copy: Any = False) -> _Dtype:
+    """``numpy.dtype(name, align, copy)``: a dtype waiting for its state."""
+    return _Dtype(name)
 
 
-class _Opcodes(dict[int, Callable[[Any], None]]):
-    """The allowed opcodes' handlers, each counted; any other opcode stops the load."""
+def _latin1(text: Any, encoding: Any = "utf-8") -> bytes | bytearray:
+    """``_codecs.encode(text, "latin1")``: how Python 3 pickles bytes in protocols 0 to 2.
 
-    def __missing__(self, code: int) -> Callable[[Any], None]:
-        raise pickle.UnpicklingError(f"opcode {bytes([code])!r}, which an MNIST pickle never uses")
-
-
-def _counted_opcode(handler: Callable[[Any], None]) -> Callable[[Any], None]:
-    def run(unpickler: _SafeUnpickler) -> None:
-        unpickler.opcodes_run += 1
-        if unpickler.opcodes_run > MAX_OPCODES:
-            raise pickle.UnpicklingError(f"more than MAX_OPCODES = {MAX_OPCODES} instructions")
-        handler(unpickler)
-    return run
-
-
-class _SafeUnpickler(pickle._Unpickler):
-    """An unpickler that refuses every global outside ``_SAFE_GLOBALS`` before calling it.
-
-    It is the pure-Python unpickler, whose memo is a dict: the C one grows and zero-fills a
-    memo array as long as any index the file names, so a 9-byte file could make it fill
-    16 GiB. With few opcodes allowed and at most ``MAX_OPCODES`` run, memory stays near the
-    decompressed size.
+    A long text is already kept as its latin-1 bytes (``pickle_machine``): no copy is made.
     """
-
-    dispatch = _Opcodes({code[0]: _counted_opcode(pickle._Unpickler.dispatch[code[0]])
-                         for code in _OPCODES})
-
-    def __init__(self, file: CappedReader, path: Path) -> None:
-        # network2's pixels are Python 2 str; latin1 keeps each byte as one character
-        super().__init__(file, encoding="latin1")
-        self._path = path
-        self.opcodes_run = 0
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _SAFE_GLOBALS[module, name]
-        except KeyError:
-            allowed = ", ".join(f"{m}.{n}" for m, n in _SAFE_GLOBALS)
-            raise UnsafeFileError(
-                f"{self._path} reaches {module}.{name}, which an MNIST pickle never needs "
-                f"(only {allowed} are allowed). Nothing was run.") from None
+    if encoding not in ("latin1", "latin-1"):
+        raise Refused(f"_codecs.encode to {_short(encoding)}, not latin1")
+    if isinstance(text, bytearray):
+        return text
+    if not isinstance(text, str):
+        raise Refused(f"_codecs.encode of a {type(text).__name__}, not a text")
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise Refused("_codecs.encode of a text with characters beyond latin-1") from None
 
 
-def _unpickle(path: Path) -> tuple[tuple[NDArray[Any], NDArray[Any]], ...]:
-    with open_data(path) as stream:
-        try:
-            content = _SafeUnpickler(stream, path).load()
-        except DatasetFormatError:
-            raise
-        except _PICKLE_ERRORS as exc:
-            raise DatasetFormatError(
-                f"{path} is not a readable pickle (truncated or corrupt): "
-                f"{type(exc).__name__}: {exc}") from None
+def _frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> _Array:
+    """``numpy._core.numeric._frombuffer(buffer, dtype, shape, order)``: protocol 5's array."""
+    if order not in ("C", "F"):
+        raise Refused(f"_frombuffer in order {_short(order)}, not 'C' or 'F'")
+    array = _Array()
+    array.set_state((1, shape, dtype, order == "F", buffer))
+    return array
+
+
+_STAND_INS: Mapping[tuple[str, str], Any] = {
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # network2's file; NumPy 1
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # NumPy 2
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _dtype,
+    ("_codecs", "encode"): _latin1,  # Python 3's bytes in protocols 0 to 2
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,  # protocol 5; NumPy 1
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,  # NumPy 2
+}
+"""What an MNIST pickle may name, and the stand-in each name gets."""
+
+
+# --------------------------------------------------------------------------- reading
+
+
+Pair = tuple[NDArray[Any], NDArray[Any]]
+
+
+def _unpickle(path: Path) -> tuple[Pair, Pair, Pair]:
+    with reading.open_data(path, MAX_PICKLE_BYTES) as stream:
+        content = unpickle(stream, source=str(path), stand_ins=_STAND_INS,
+                           max_opcodes=MAX_OPCODES, data_cap=reading.MAX_DECOMPRESSED_BYTES,
+                           what="an MNIST pickle")
         if stream.read(1):  # also makes gzip check its CRC and length trailer
             raise DatasetFormatError(f"{path} has data after the end of the pickle")
-    return _three_pairs(_rebuilt(content, path), path)
+    pairs = _three_pairs(content, path)  # the structure, before anything is built
+    specs = {id(a): _spec(a, path) for pair in pairs for a in pair}  # each array once
+    if len({id(spec.data) for spec in specs.values()}) < len(specs):
+        raise DatasetFormatError(f"{path} holds two arrays with the same bytes")
+    arrays = {key: _ndarray(spec) for key, spec in specs.items()}
+    x0, y0, x1, y1, x2, y2 = (arrays[id(a)] for pair in pairs for a in pair)
+    return (x0, y0), (x1, y1), (x2, y2)
 
 
-def _rebuilt(content: Any, path: Path, depth: int = 2) -> Any:
-    """``content`` with each recorded array, at most ``depth`` tuples deep, made an ndarray."""
-    if isinstance(content, _PickledArray):
-        return _array(content.state, path)
-    if isinstance(content, tuple | list) and depth > 0:
-        return tuple(_rebuilt(part, path, depth - 1) for part in content)
+def _three_pairs(content: Any, path: Path) -> tuple[tuple[_Array, _Array], ...]:
+    def is_pair(part: Any) -> bool:
+        return (isinstance(part, tuple) and len(part) == 2
+                and all(isinstance(a, _Array) for a in part))
+
+    if not (isinstance(content, tuple) and len(content) == 3 and all(map(is_pair, content))):
+        raise DatasetFormatError(
+            f"{path} must hold ((train_x, train_y), (valid_x, valid_y), (test_x, test_y)) "
+            f"arrays, got {_describe(content, path)}")
     return content
 
 
-def _array(state: Any, path: Path) -> NDArray[Any]:
+class _Spec(NamedTuple):
+    """What an array is, checked; ``data`` holds exactly its bytes."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    fortran: bool
+    data: bytes | bytearray
+
+
+def _spec(array: _Array, path: Path) -> _Spec:
     """The array NumPy's ``(version, shape, dtype, is_fortran, data)`` state describes."""
+    state = array.state
     if not (isinstance(state, tuple) and len(state) in (4, 5)):
         raise DatasetFormatError(f"{path} holds an ndarray without its (shape, dtype, data)")
     shape, dtype, fortran, data = state[-4:]  # the version number is optional
-    dt = _dtype(dtype, path)
-    if not (isinstance(shape, tuple) and all(isinstance(n, int) and n >= 0 for n in shape)
-            and isinstance(data, str | bytes | bytearray)):
+    dt = _plain_dtype(dtype, path)
+    if isinstance(data, str):  # a short Python 2 unicode string, as NumPy reads one
+        try:
+            data = data.encode("latin-1")
+        except UnicodeEncodeError:
+            raise DatasetFormatError(f"{path} holds an ndarray whose data is text, not "
+                                     f"bytes") from None
+    if not (isinstance(shape, tuple) and len(shape) <= 32
+            and all(type(n) is int and n >= 0 for n in shape)
+            and fortran in (True, False) and isinstance(data, bytes | bytearray)):
         raise DatasetFormatError(
-            f"{path} holds an ndarray whose shape {shape!r} or data "
-            f"({type(data).__name__}) is not NumPy's")
+            f"{path} holds an ndarray whose shape {_short(shape)}, order {_short(fortran)} or "
+            f"data ({type(data).__name__}) is not NumPy's")
     if math.prod(shape) * dt.itemsize != len(data):
         raise DatasetFormatError(
             f"{path} holds a {dt} array of shape {shape} ({math.prod(shape) * dt.itemsize} "
             f"bytes) with {len(data)} bytes of data")
-    try:  # a writable copy of the bytes; Python 2 str has one character per byte
-        buffer = bytearray(data, "latin1") if isinstance(data, str) else bytearray(data)
-    except UnicodeEncodeError:
-        raise DatasetFormatError(f"{path} holds an ndarray whose data is text, not bytes") \
-            from None
-    return np.frombuffer(buffer, dt).reshape(shape, order="F" if fortran else "C")
+    return _Spec(shape, dt, bool(fortran), data)
 
 
-def _dtype(pickled: Any, path: Path) -> np.dtype[Any]:
+_DTYPE_NAMES = frozenset(f"{kind}{size}" for kind in "fiu" for size in (1, 2, 4, 8)) - {"f1"}
+
+
+def _plain_dtype(pickled: Any, path: Path) -> np.dtype[Any]:
     """The plain numeric dtype (``f4``, ``i8``, ...) a pickled ``numpy.dtype`` names."""
-    if not isinstance(pickled, _PickledDtype):
+    if not isinstance(pickled, _Dtype):
         raise DatasetFormatError(f"{path} holds an ndarray whose dtype is not a numpy.dtype")
-    name, state = pickled.args[0] if pickled.args else None, pickled.state
-    order = state[1] if isinstance(state, tuple) and len(state) >= 5 else None
-    if not (isinstance(name, str) and len(name) == 2 and name[0] in "fiu" and name[1] in "1248"
-            and order in ("<", ">", "=", "|") and state[2:5] == (None, None, None)):
+    name, state = _text(pickled.name), pickled.state
+    order = _text(state[1]) if isinstance(state, tuple) and len(state) >= 5 else None
+    if not (name in _DTYPE_NAMES and order in ("<", ">", "=", "|")
+            and state[2:5] == (None, None, None)):
         raise DatasetFormatError(
             f"{path} holds an ndarray whose dtype is not a plain number "
-            f"(name {name!r}, state {state!r})")
-    return np.dtype(name).newbyteorder(order)
+            f"(name {_short(name)}, state {_short(state)})")
+    plain: np.dtype[Any] = np.dtype(name).newbyteorder(order)
+    return plain
 
 
-def _three_pairs(content: Any, path: Path) -> tuple[tuple[NDArray[Any], NDArray[Any]], ...]:
-    def is_pair(part: Any) -> bool:
-        return (isinstance(part, tuple | list) and len(part) == 2
-                and all(isinstance(a, np.ndarray) for a in part))
-
-    if not (isinstance(content, tuple | list) and len(content) == 3
-            and all(map(is_pair, content))):
-        raise DatasetFormatError(
-            f"{path} must hold ((train_x, train_y), (valid_x, valid_y), (test_x, test_y)) "
-            f"arrays, got {_describe(content)}")
-    return tuple((x, labels) for x, labels in content)
+def _text(value: Any) -> Any:
+    """A name as Python 3 (``str``) or Python 2 (``bytes``) spelled it; anything else as is."""
+    return value.decode("latin-1") if isinstance(value, bytes) and len(value) <= 8 else value
 
 
-def _describe(obj: Any, depth: int = 2) -> str:
-    if isinstance(obj, np.ndarray):
-        return f"{obj.dtype} array{obj.shape}"
-    if isinstance(obj, tuple | list) and depth > 0:
-        items = [_describe(o, depth - 1) for o in obj[:4]]
+def _ndarray(spec: _Spec) -> NDArray[Any]:
+    # a bytearray the file's reading made is this array's alone; short bytes are copied
+    buffer = spec.data if isinstance(spec.data, bytearray) else bytearray(spec.data)
+    flat = np.frombuffer(buffer, spec.dtype) if buffer else np.empty(0, spec.dtype)
+    return flat.reshape(spec.shape, order="F" if spec.fortran else "C")
+
+
+def _short(value: Any) -> str:
+    """``repr(value)`` cut short, whatever its size."""
+    return _REPR.repr(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxtuple = _REPR.maxlist = 10
+
+
+def _describe(obj: Any, path: Path, depth: int = 2) -> str:
+    if isinstance(obj, _Array):
+        try:
+            spec = _spec(obj, path)
+        except DatasetFormatError:
+            return "ndarray"
+        return f"{spec.dtype} array{spec.shape}"
+    if isinstance(obj, tuple) and depth > 0:
+        items = [_describe(o, path, depth - 1) for o in obj[:4]]
         return "(" + ", ".join(items + (["..."] if len(obj) > 4 else [])) + ")"
     return type(obj).__name__
-
-
