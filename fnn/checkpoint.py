@@ -24,8 +24,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from fnn.data import fingerprint
-from fnn.errors import CheckpointMismatchError, ConfigError, ModelFormatError
-from fnn.files import atomic_write_bytes, read_json
+from fnn.errors import (
+    CheckpointFormatError,
+    CheckpointMismatchError,
+    ConfigError,
+    DataError,
+)
+from fnn.files import atomic_write_bytes, load_errors, read_json
 from fnn.history import History
 from fnn.optimizers import State
 from fnn.params import Params, as_params, sizes_of
@@ -81,21 +86,36 @@ def _state_json(state: State) -> Any:
                       "stores only tuples of parameter trees and int counters")
 
 
-def _state_from(data: Any, like: Params, where: str) -> State:
-    if isinstance(data, dict) and len(data) == 1:
+_MAX_STATE_DEPTH = 32  # optimizer states nest one tuple per chained transformation
+
+
+def _state_from(data: Any, like: Params, where: str, depth: int = 0) -> State:
+    if isinstance(data, dict) and len(data) == 1 and depth < _MAX_STATE_DEPTH:
         kind, value = next(iter(data.items()))
         if kind == "tree":
             return _tree_from(value, like, where)
         if kind == "tuple" and isinstance(value, list):
-            return tuple(_state_from(v, like, f"{where}[{i}]") for i, v in enumerate(value))
+            return tuple(_state_from(v, like, f"{where}[{i}]", depth + 1)
+                         for i, v in enumerate(value))
         if kind == "count" and type(value) is int and value >= 0:
             return value
-    raise ModelFormatError(f"{where}: expected {{\"tree\": ...}}, {{\"tuple\": [...]}} or "
-                           f"{{\"count\": int}}, got {json.dumps(data)[:60]}")
+    nested = f", nested at most {_MAX_STATE_DEPTH} deep" if depth >= _MAX_STATE_DEPTH else ""
+    raise CheckpointFormatError(f"{where}: expected {{\"tree\": ...}}, {{\"tuple\": [...]}} or "
+                                f"{{\"count\": int}}{nested}, got {_shown(data)}")
+
+
+def _shown(value: Any) -> str:
+    """``value`` as JSON, cut to 60 characters (a recursive value as its type)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _tree_from(data: Any, like: Params, where: str) -> Params:
-    return tree_from_dict(data, sizes=sizes_of(like), dtype=like.weights[0].dtype, source=where)
+    return tree_from_dict(data, sizes=sizes_of(like), dtype=like.weights[0].dtype, source=where,
+                          error=CheckpointFormatError)
 
 
 def write_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Path:
@@ -110,38 +130,63 @@ def write_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pa
                                                 allow_nan=False) + "\n").encode())
 
 
+_KEYS = ("format", "format_version", "epochs_done", "settings", "data", "history", "params",
+         "optimizer_state", "best")
+
+
 def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """The Checkpoint in ``path``; ModelFormatError (naming the file) if it is malformed."""
-    doc = read_json(path, what="checkpoint")
+    """The Checkpoint in ``path``; ``CheckpointFormatError`` (a ``ModelFormatError``) naming
+    the file and the place if it is malformed (any failure while reading it is one, see
+    ``fnn.files.load_errors``); ``OSError`` (a missing file) passes through."""
     where = str(path)
+    with load_errors(where, CheckpointFormatError):
+        doc = read_json(path, what="checkpoint", error=CheckpointFormatError)
+        return _checkpoint(doc, where)
+
+
+def _checkpoint(doc: Any, where: str) -> Checkpoint:
+    if not (isinstance(doc, dict) and doc.get("format") == FORMAT
+            and doc.get("format_version") == FORMAT_VERSION):
+        raise CheckpointFormatError(f"{where}: not an fnn checkpoint of format version "
+                                    f"{FORMAT_VERSION}")
+    if set(doc) != set(_KEYS):
+        raise CheckpointFormatError(f"{where}: expected the keys {list(_KEYS)}, got "
+                                    f"{_shown(sorted(doc))}")
+    settings, data = doc["settings"], doc["data"]
+    if not isinstance(settings, dict) or not isinstance(data, dict):
+        raise CheckpointFormatError(f"{where}: settings and data must be objects")
+    params = tree_from_dict(doc["params"], sizes=_sizes(settings.get("sizes"), where),
+                            dtype=_dtype(settings.get("dtype"), where),
+                            source=f"{where}: params", error=CheckpointFormatError)
+    history, done = _history(doc["history"], where), doc["epochs_done"]
+    if type(done) is not int or done != len(history):
+        raise CheckpointFormatError(f"{where}: epochs_done must equal the {len(history)} "
+                                    f"history records, got {_shown(done)}")
+    opt_state = _state_from(doc["optimizer_state"], params, f"{where}: optimizer_state")
+    best = None if doc["best"] is None else _tree_from(doc["best"], params, f"{where}: best")
+    return Checkpoint(TrainState(params, opt_state, history, best), settings, data)
+
+
+def _sizes(value: Any, where: str) -> tuple[int, ...]:
+    if not (isinstance(value, list) and len(value) >= 2
+            and all(type(n) is int and n >= 1 for n in value)):
+        raise CheckpointFormatError(f"{where}: settings.sizes must be a list of at least two "
+                                    f"ints >= 1, got {_shown(value)}")
+    return tuple(value)
+
+
+def _history(value: Any, where: str) -> History:
     try:
-        if doc.get("format") != FORMAT or doc.get("format_version") != FORMAT_VERSION:
-            raise ModelFormatError(f"{where}: not an fnn checkpoint of format version "
-                                   f"{FORMAT_VERSION}")
-        settings, data = doc["settings"], doc["data"]
-        if not isinstance(settings, dict) or not isinstance(data, dict):
-            raise ModelFormatError(f"{where}: settings and data must be objects")
-        params = tree_from_dict(doc["params"], sizes=settings["sizes"],
-                                dtype=_dtype(settings.get("dtype"), where),
-                                source=f"{where}: params")
-        history, done = History.from_dict(doc["history"]), doc["epochs_done"]
-        if type(done) is not int or done != len(history):
-            raise ModelFormatError(f"{where}: epochs_done must equal the {len(history)} "
-                                   f"history records, got {done!r}")
-        opt_state = _state_from(doc["optimizer_state"], params, f"{where}: optimizer_state")
-        best = None if doc["best"] is None else _tree_from(doc["best"], params, f"{where}: best")
-        return Checkpoint(TrainState(params, opt_state, history, best), settings, data)
-    except (AttributeError, KeyError, TypeError, ValueError) as e:
-        if isinstance(e, ModelFormatError):
-            raise
-        raise ModelFormatError(f"{where}: malformed checkpoint ({type(e).__name__}: "
-                               f"{str(e)[:200]})") from None
+        return History.from_dict(value)
+    except DataError as e:
+        text = str(e) if len(str(e)) <= 200 else str(e)[:197] + "..."
+        raise CheckpointFormatError(f"{where}: history: {text}") from None
 
 
 def _dtype(value: Any, where: str) -> str:
     if value not in ("float32", "float64"):
-        raise ModelFormatError(f"{where}: settings.dtype must be float32 or float64, got "
-                               f"{json.dumps(value)[:60]}")
+        raise CheckpointFormatError(f"{where}: settings.dtype must be float32 or float64, got "
+                                    f"{_shown(value)}")
     return str(value)
 
 

@@ -44,7 +44,7 @@ from fnn._version import __version__
 from fnn.activations import SIGMOID, Activation, Hidden, per_layer
 from fnn.costs import Cost
 from fnn.errors import ConfigError, FnnTypeError, ModelFormatError
-from fnn.files import atomic_write_bytes, key_path, read_json
+from fnn.files import atomic_write_bytes, key_path, load_errors, read_json
 from fnn.params import Array, Params, check_params, sizes_of
 
 __all__ = [
@@ -111,9 +111,11 @@ def tree_to_dict(tree: Any) -> dict[str, Any]:
 
 
 def tree_from_dict(data: Any, *, sizes: Sequence[int], dtype: Any = np.float64,
-                   source: str = "<dict>") -> Params:
-    """The tree ``tree_to_dict`` wrote, checked against layer ``sizes``; ``ModelFormatError``
-    names ``source`` and the place of any problem.
+                   source: str = "<dict>",
+                   error: type[ModelFormatError] = ModelFormatError) -> Params:
+    """The tree ``tree_to_dict`` wrote, checked against layer ``sizes``; ``error`` (a
+    ``ModelFormatError``: checkpoints and results files raise their own) names ``source`` and
+    the place of any problem.
 
     >>> tree_from_dict({"weights": [[[0.5, 1.0]]], "biases": [[[2.0]]]}, sizes=[2, 1]).biases
     (array([2.]),)
@@ -124,7 +126,7 @@ def tree_from_dict(data: Any, *, sizes: Sequence[int], dtype: Any = np.float64,
         _check_keys(data, ("weights", "biases"), "a parameter tree")
         return _tree(data, tuple(sizes), np.dtype(dtype))
     except _Invalid as problem:
-        raise ModelFormatError(f"{source}: {problem}") from None
+        raise error(f"{source}: {problem}") from None
 
 
 def _tree(data: dict[str, Any], sizes: tuple[int, ...], dtype: np.dtype[Any]) -> Params:
@@ -272,7 +274,7 @@ def _model(data: Any) -> Model:
 def _activations(value: Any, sizes: tuple[int, ...]) -> tuple[Activation, ...]:
     if not isinstance(value, list) or len(value) != len(sizes) - 2:
         raise _Invalid(f"activations: expected a list of {len(sizes) - 2} names (one per hidden "
-                       f"layer) for sizes {list(sizes)}, got {_describe(value)}")
+                       f"layer) for sizes {_show(list(sizes))}, got {_describe(value)}")
     for i, name in enumerate(value):
         if not isinstance(name, str) or name not in registry.ACTIVATIONS:
             raise _Invalid(f"activations[{i}]: expected one of {sorted(registry.ACTIVATIONS)}, "
@@ -340,7 +342,7 @@ def _matrices(value: Any, where: str, shapes: list[tuple[int, int]], sizes: tupl
               dtype: np.dtype[Any]) -> tuple[Array, ...]:
     if not isinstance(value, list | tuple) or len(value) != len(shapes):
         raise _Invalid(f"{where}: expected a list of {len(shapes)} matrices for sizes "
-                       f"{list(sizes)}, got {_describe(value)}")
+                       f"{_show(list(sizes))}, got {_describe(value)}")
     return tuple(_matrix(m, f"{where}[{l}]", shape, sizes, dtype)
                  for l, (m, shape) in enumerate(zip(value, shapes)))
 
@@ -350,13 +352,14 @@ def _matrix(value: Any, where: str, shape: tuple[int, int], sizes: tuple[int, ..
     """One (n_out, n_in) matrix: structure by walking lists, values in one vectorized pass."""
     n_rows, n_cols = shape
     if not isinstance(value, list | tuple) or len(value) != n_rows:
-        raise _Invalid(f"{where}: expected a {n_rows} x {n_cols} matrix (a list of {n_rows} "
-                       f"rows) for sizes {list(sizes)}, got {_describe(value)}")
+        rows, cols = _show(n_rows), _show(n_cols)
+        raise _Invalid(f"{where}: expected a {rows} x {cols} matrix (a list of {rows} rows) "
+                       f"for sizes {_show(list(sizes))}, got {_describe(value)}")
     for i, row in enumerate(value):
         if not isinstance(row, list | tuple) or len(row) != n_cols:
-            numbers = "1 number" if n_cols == 1 else f"{n_cols} numbers"
+            numbers = "1 number" if n_cols == 1 else f"{_show(n_cols)} numbers"
             raise _Invalid(f"{where}[{i}]: expected a list of {numbers} for sizes "
-                           f"{list(sizes)}, got {_describe(row)}")
+                           f"{_show(list(sizes))}, got {_describe(row)}")
     if not all(set(map(type, row)) <= _PLAIN_NUMBERS for row in value):
         _check_numbers(value, where)  # the slow walk only when some entry is not a float or int
     return _array(value, where, dtype)
@@ -453,8 +456,10 @@ def _encode(data: dict[str, Any]) -> bytes:
 def load(path: str | os.PathLike[str]) -> Model:
     """The model in the file at ``path`` (an fnn file or network2's four-key one).
 
-    A bad file raises ``ModelFormatError`` naming the file and the place; ``OSError`` from
-    opening it (missing file, a directory) passes through unchanged.
+    A bad file raises ``ModelFormatError`` naming the file and the place (any failure at all
+    while reading it does, see ``fnn.files.load_errors``); ``OSError`` from opening it (missing
+    file, a directory) passes through unchanged. Files over ``fnn.files.MAX_JSON_BYTES`` or
+    ``MAX_JSON_VALUES`` are refused before parsing.
 
     >>> load("no/such/model.json")
     Traceback (most recent call last):
@@ -462,4 +467,5 @@ def load(path: str | os.PathLike[str]) -> Model:
     FileNotFoundError: [Errno 2] No such file or directory: 'no/such/model.json'
     """
     path = Path(path)
-    return from_dict(read_json(path, what="model"), source=str(path))
+    with load_errors(str(path), ModelFormatError):
+        return from_dict(read_json(path, what="model"), source=str(path))

@@ -20,7 +20,12 @@ from fnn.checkpoint import (
     sgd_checkpointed,
 )
 from fnn.data import Batch, fingerprint
-from fnn.errors import CheckpointMismatchError, ConfigError, ModelFormatError
+from fnn.errors import (
+    CheckpointFormatError,
+    CheckpointMismatchError,
+    ConfigError,
+    ModelFormatError,
+)
 from fnn.history import Monitor
 from fnn.optimizers import (
     GradientTransformation,
@@ -441,7 +446,7 @@ def _set(doc: dict, keys: tuple, value) -> dict:
     (("settings", "dtype"), "float16",
      "a.json: settings.dtype must be float32 or float64, got \"float16\""),
     (("settings",), [], "a.json: settings and data must be objects"),
-    (("history",), None, "a.json: malformed checkpoint"),
+    (("history",), None, "a.json: history: history must be a dict with format 'fnn.history'"),
 ], ids=["version-1", "a-model-file", "params-bool", "params-shape", "negative-count",
         "two-kinds", "moment-shape", "state-a-list", "best-no-biases", "float16",
         "settings-a-list", "history-null"])
@@ -468,3 +473,30 @@ def test_fingerprint_sees_every_byte_dtype_and_shape():
     assert base != fingerprint(Batch(DATA.x.astype(np.float32), DATA.y))
     assert base != fingerprint(Batch(DATA.x.reshape(-1, 1), DATA.y))
     assert fingerprint(None) is None
+
+
+# --- reading checkpoints from elsewhere (issue 12) ----------------------------------------------
+
+
+@pytest.mark.parametrize(("keys", "value", "message"), [
+    (("settings", "sizes"), [2, "3", 2], ("a.json: settings.sizes must be a list of at least "
+                                          'two ints >= 1, got [2, "3", 2]')),
+    (("settings", "sizes"), {"a": 1}, "a.json: settings.sizes must be a list"),
+    (("extra",), 0, "a.json: expected the keys ['format', 'format_version', 'epochs_done'"),
+    (("epochs_done",), "9" * 100_000, ("a.json: epochs_done must equal the 1 history records, "
+                                       'got "999999')),
+    (("history", "records"), [{"epoch": "e" * 100_000}], "a.json: history: history record 0"),
+    (("optimizer_state",), json.loads('{"tuple": [' * 40 + "{}" + "]}" * 40),
+     "a.json: optimizer_state" + "[0]" * 32 + ": expected {\"tree\": ...}, {\"tuple\": [...]} or "
+     "{\"count\": int}, nested at most 32 deep"),
+    (("settings", "dtype"), "f" * 100_000, "a.json: settings.dtype must be float32 or float64"),
+])
+def test_a_hostile_checkpoint_raises_checkpoint_format_error_with_a_short_message(
+        tmp_path, keys, value, message):
+    path, doc = _adam_doc(tmp_path)
+    path.write_text(json.dumps(_set(doc, keys, value)))
+    with pytest.raises(CheckpointFormatError) as info:
+        read_checkpoint(path)
+    assert str(info.value).startswith(f"{tmp_path}/{message}"), str(info.value)
+    assert len(str(info.value)) < len(str(path)) + 1000
+    assert isinstance(info.value, ModelFormatError) and info.value.__cause__ is None

@@ -318,6 +318,51 @@ def test_load_errors_turns_any_failure_into_the_loaders_error_keeping_the_cause(
         assert info.value is passing
 
 
+def _loaders(tmp_path):
+    """(load, the module function a failure is injected into, the loader's error class)."""
+    from fnn import checkpoint, serialization
+    from fnn.datasets import idx, load_idx, load_pickle, safe_pickle
+    from fnn.errors import CheckpointFormatError, ResultsFormatError
+    from fnn.sweep import results
+    from fnn.sweep.results import read_results
+
+    from .mnist_files import pixel_splits, write_idx_folder
+    (tmp_path / "m.pkl").write_bytes(__import__("pickle").dumps(pixel_splits(1)))
+    write_idx_folder(tmp_path / "idx")
+    (tmp_path / "m.json").write_text('{"sizes": [1, 1], "weights": [[[0.5]]], "biases": '
+                                     '[[[0.5]]], "cost": "QuadraticCost"}')
+    (tmp_path / "c.ckpt").write_text('{"format": "fnn.checkpoint", "format_version": 2}')
+    (tmp_path / "r.jsonl").write_text('{"format": "fnn.sweep-result"}\n')
+    return [
+        (lambda: load_pickle(tmp_path / "m.pkl"), safe_pickle, "_ndarray", DatasetFormatError,
+         tmp_path / "m.pkl"),
+        (lambda: load_idx(tmp_path / "idx"), idx, "_parse_idx", DatasetFormatError,
+         tmp_path / "idx"),
+        (lambda: serialization.load(tmp_path / "m.json"), serialization, "_model",
+         ModelFormatError, tmp_path / "m.json"),
+        (lambda: checkpoint.read_checkpoint(tmp_path / "c.ckpt"), checkpoint, "_checkpoint",
+         CheckpointFormatError, tmp_path / "c.ckpt"),
+        (lambda: read_results(tmp_path / "r.jsonl"), results, "_result", ResultsFormatError,
+         tmp_path / "r.jsonl"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5), ids=["pickle", "idx", "model", "checkpoint",
+                                                 "results"])
+@pytest.mark.parametrize("failure", [MemoryError, ZeroDivisionError])
+def test_every_loader_raises_its_own_error_naming_the_file_whatever_fails_inside(
+        tmp_path, monkeypatch, index, failure):
+    load, module, name, error, path = _loaders(tmp_path)[index]
+
+    def fail(*_args, **_kwargs):
+        raise failure("injected")
+    monkeypatch.setattr(module, name, fail)
+    with pytest.raises(error) as info:
+        load()
+    assert str(path) in str(info.value) and type(info.value.__cause__) is failure
+    assert ("ran out of memory" if failure is MemoryError else "please report") in str(info.value)
+
+
 def test_read_capped_allocates_only_what_the_file_holds(tmp_path):
     path = tmp_path / "small.json"
     path.write_bytes(b"[1]")

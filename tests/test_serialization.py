@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fnn
+from fnn import files
 from fnn.activations import RELU, SIGMOID, TANH, Activation
 from fnn.costs import Cost, cross_entropy, quadratic
 from fnn.errors import ConfigError, FnnTypeError, ModelFormatError
@@ -665,3 +666,45 @@ def test_the_module_names_its_public_functions():
     assert {"tree_to_dict", "tree_from_dict", "save", "load", "to_dict", "from_dict"} <= set(
         serialization.__all__)
     assert not {"atomic_write_bytes", "read_json"} & set(serialization.__all__)  # fnn.files
+
+
+# --- loading models from elsewhere (issue 12) ---------------------------------------------------
+
+
+HOSTILE = {
+    "a long cost": {"cost": "c" * 100_000},
+    "a long format": {"format": "f" * 100_000},
+    "a long version": {"format_version": "v" * 100_000},
+    "a long size": {"sizes": [2, int("9" * 4000)]},
+    "many sizes": {"sizes": list(range(1, 100_000))},
+    "a long key": {"k" * 100_000: 1},
+    "a long activation": {"activations": ["a" * 100_000]},
+    "a long dtype": {"dtype": ["d" * 100_000]},
+    "deep metadata": {"metadata": json.loads("[" * 500 + "]" * 500)},
+    "a long weight": {"weights": [[["w" * 100_000, 0.0]]]},
+}
+
+
+@pytest.mark.parametrize("change", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_hostile_model_raises_model_format_error_with_a_short_message(tmp_path, change):
+    path = tmp_path / "m.json"
+    good = {"format": "fnn.model", "format_version": 1, "sizes": [2, 1], "cost": "QuadraticCost",
+            "dtype": "float64", "metadata": {}, "weights": [[[0.5, 0.0]]], "biases": [[[0.0]]]}
+    path.write_text(json.dumps({**good, **change}))
+    with pytest.raises(ModelFormatError) as info:
+        load(path)
+    assert str(path) in str(info.value) and len(str(info.value)) < len(str(path)) + 1000
+    assert info.value.__cause__ is None  # an expected refusal, not the safety net
+
+
+def test_model_files_over_the_json_caps_are_refused_before_parsing(tmp_path, monkeypatch):
+    path = save(tmp_path / "m.json", init_params([3, 2], seed=0), cost=fnn.quadratic)
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", path.stat().st_size - 1)
+    with pytest.raises(ModelFormatError, match=r"m\.json: more than [\d,]+ bytes; fnn reads "
+                                               r"model files of at most"):
+        load(path)
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 2**20)
+    monkeypatch.setattr(files, "MAX_JSON_VALUES", 10)
+    with pytest.raises(ModelFormatError, match=r"m\.json: up to \d+ values; fnn reads model "
+                                               r"files of at most 10 values"):
+        load(path)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import tracemalloc
 
 import numpy as np
 import pytest
 
+from fnn import files
 from fnn.data import Labelled
-from fnn.errors import ModelFormatError
+from fnn.errors import ModelFormatError, ResultsFormatError
 from fnn.params import tree_equal
 from fnn.sweep import (
     FORMAT,
@@ -123,3 +126,64 @@ def test_a_torn_last_line_is_left_out_and_measured(serial, tmp_path):
     assert result_line(loaded.results[0]) == lines[0]
     path.write_bytes(b"")
     assert read_results(path) == ((), 0)
+
+
+# --- reading results files from elsewhere (issue 12) -------------------------------------------
+
+
+def _good_line(serial) -> bytes:
+    return serial[1].read_bytes().splitlines(keepends=True)[0]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t.replace('"format_version":2', '"format_version":NaN', 1),
+     "format_version: expected a finite number, got NaN"),
+    (lambda t: t.replace('"format_version":2', '"format_version":1e400', 1), "got 1e400"),
+    (lambda t: t.replace('"status":"ok"', '"status":"ok","status":"ok"', 1),
+     'duplicate key "status"'),
+    (lambda t: "\n", "an empty line"),
+])
+def test_a_line_is_read_as_strict_json(serial, tmp_path, change, message):
+    path = tmp_path / "r.jsonl"
+    path.write_text(change(_good_line(serial).decode()).rstrip("\n") + "\n")
+    with pytest.raises(ResultsFormatError, match=re.escape("r.jsonl: line 1: ")) as info:
+        read_results(path)
+    assert message in str(info.value) and isinstance(info.value, ModelFormatError)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("status", "x" * 100_000), ("error", "y" * 100_000), ("seed", {"root": list(range(10**5))}),
+    ("versions", {str(i): i for i in range(10**4)}), ("blas_threads", "z" * 100_000),
+    ("timing", {"wall_seconds": "w" * 100_000}), ("history", {"format": "f" * 100_000}),
+    ("overrides", {"eta": "e" * 100_000}), ("format_version", "v" * 100_000),
+    ("job_id", "j" * 100_000), ("extra", 0)])
+def test_a_bad_field_is_shown_cut_however_big_it_is(serial, tmp_path, key, value):
+    record = json.loads(_good_line(serial))
+    record[key] = value
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    with pytest.raises(ResultsFormatError) as info:
+        read_results(path)
+    assert str(path) in str(info.value) and len(str(info.value)) < len(str(path)) + 1000
+
+
+def test_a_torn_last_line_of_any_length_is_measured_without_being_held(serial, tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 2**20)
+    good = _good_line(serial)
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(good + b"{" * (5 * 2**20))  # a writer killed after 5 MiB of its line
+    tracemalloc.start()
+    try:
+        loaded = read_results(path)
+        used = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (len(loaded.results), loaded.torn) == (1, 5 * 2**20)
+    assert used < 4 * 2**20  # a line's worth, not the 5 MiB
+    path.write_bytes(good + b"{" * (2**20 + 1) + b"\n" + good)
+    with pytest.raises(ResultsFormatError, match=r"r\.jsonl: line 2: more than 1,048,576 "
+                                                 r"bytes \(MAX_JSON_BYTES\)"):
+        read_results(path)
+    path.write_bytes(good.rstrip(b"\n") + b" " * (2**20 - len(good) + 1) + b"\n")
+    assert len(read_results(path).results) == 1  # exactly the cap, and its newline

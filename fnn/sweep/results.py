@@ -15,13 +15,23 @@ Dask cluster. Lines are in completion order; the summaries do not depend on it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-from collections.abc import Sequence
+import reprlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from fnn.errors import CheckpointMismatchError, ConfigError, DataError, FnnError, ModelFormatError
+from fnn import files
+from fnn.errors import (
+    CheckpointMismatchError,
+    ConfigError,
+    DataError,
+    FnnError,
+    ResultsFormatError,
+)
+from fnn.files import load_errors, parse_json
 from fnn.history import History
 from fnn.params import Params
 from fnn.serialization import tree_from_dict, tree_to_dict
@@ -93,43 +103,43 @@ class _Bad(Exception):
 
 
 def parse_result(line: bytes | str, *, source: str = "<line>") -> JobResult:
-    """The ``JobResult`` in one results line, checked; ``ModelFormatError`` names ``source``.
+    """The ``JobResult`` in one results line, checked; ``ResultsFormatError`` (a
+    ``ModelFormatError``) names ``source`` and the place. The line is strict JSON
+    (``fnn.files.parse_json``); any failure while reading it is a ``ResultsFormatError``.
 
     >>> parse_result(b'{"format": "fnn.model"}', source="r.jsonl: line 3")
     Traceback (most recent call last):
     ...
-    fnn.errors.ModelFormatError: r.jsonl: line 3: not a sweep result (format 'fnn.model')
+    fnn.errors.ResultsFormatError: r.jsonl: line 3: not a sweep result (format 'fnn.model')
     """
-    try:
-        record = json.loads(line, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as e:
-        raise ModelFormatError(f"{source}: not a JSON line: {e}") from None
-    try:
-        return _result(record, source)
-    except _Bad as problem:
-        raise ModelFormatError(f"{source}: {problem}") from None
-
-
-def _refuse_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not a finite number")
+    with load_errors(source, ResultsFormatError):
+        data = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+        if not data.strip():
+            raise ResultsFormatError(f"{source}: an empty line")
+        record = parse_json(data.rstrip(b"\n"), source=f"{source}: not a JSON line",
+                            what="results", error=ResultsFormatError)
+        try:
+            return _result(record, source)
+        except _Bad as problem:
+            raise ResultsFormatError(f"{source}: {problem}") from None
 
 
 def _result(record: Any, source: str) -> JobResult:
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         kind = record.get("format") if isinstance(record, dict) else type(record).__name__
-        raise _Bad(f"not a sweep result (format {kind!r})")
+        raise _Bad(f"not a sweep result (format {_cut(kind)})")
     if record.get("format_version") != FORMAT_VERSION:
         version = record.get("format_version")
         raise _Bad(f"format_version must be {FORMAT_VERSION}, got {_cut(version)}"
                    + (" (written by fnn 0.1: run the sweep again)" if version == 1 else ""))
     if set(record) not in (set(_KEYS), set(_KEYS) - {"timing"}):
-        raise _Bad(f"keys must be {sorted(_KEYS)} (timing optional), got {sorted(record)}")
+        raise _Bad(f"keys must be {sorted(_KEYS)} (timing optional), got {_cut(sorted(record))}")
     job = _job(record)
     status, error, params = record["status"], record["error"], record["params"]
     if not ((status == "ok" and error is None and params is not None)
             or (status in STATUSES[1:] and isinstance(error, str))):
         raise _Bad(f"status must be 'ok' (no error, params) or one of {list(STATUSES[1:])} with "
-                   f"the error text, got {status!r}, error {error!r}")
+                   f"the error text, got {_cut(status)}, error {_cut(error)}")
     timing = record.get("timing", {"wall_seconds": None})
     return JobResult(job, status, error, _params(params, job.run, source),
                      _history(record["history"]),
@@ -145,7 +155,7 @@ def _job(record: dict[str, Any]) -> Job:
         run = run_from_json(record["run"], seed=0)
         override = tuple((k, _setting(k).from_json(v)) for k, v in overrides.items())
     except FnnError as e:  # a bad setting's ConfigError or FnnTypeError
-        raise _Bad(f"run: {e}") from None
+        raise _Bad(f"run: {_cut_text(str(e))}") from None
     job_seed = _seed(seed)
     name = job_id(run, job_seed)
     if record["job_id"] != name:
@@ -161,8 +171,17 @@ def _setting(name: str) -> Any:
 
 
 def _cut(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    """``repr(value)`` cut to 80 characters, at no more cost than the first few items."""
+    return _REPR.repr(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlevel = 80, 80, 3
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 12
+
+
+def _cut_text(text: str) -> str:
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _seed(seed: Any) -> JobSeed:
@@ -170,33 +189,34 @@ def _seed(seed: Any) -> JobSeed:
         v is None or (type(v) is int and v >= 0) for v in seed.values()) and seed["root"] is not None
     if not ok:
         raise _Bad(f"seed must be {{\"root\": int >= 0, \"spawn_index\": int >= 0 or null}}, "
-                   f"got {seed!r}")
+                   f"got {_cut(seed)}")
     return JobSeed(seed["root"], seed["spawn_index"])
 
 
 def _params(value: Any, run: Run, source: str) -> Params | None:
     return None if value is None else tree_from_dict(value, sizes=run.sizes, dtype=run.dtype,
-                                                     source=f"{source}: params")
+                                                     source=f"{source}: params",
+                                                     error=ResultsFormatError)
 
 
 def _history(value: Any) -> History:
     try:
         return History.from_dict(value)
     except DataError as e:
-        raise _Bad(str(e)) from None
+        raise _Bad(_cut_text(str(e))) from None
 
 
 def _record_versions(value: Any) -> Versions:
     if not (isinstance(value, dict) and set(value) == set(Versions._fields)
             and all(isinstance(v, str) for v in value.values())):
-        raise _Bad(f"versions must map {list(Versions._fields)} to strings, got {value!r}")
+        raise _Bad(f"versions must map {list(Versions._fields)} to strings, got {_cut(value)}")
     return Versions(**value)
 
 
 def _optional(record: dict[str, Any], key: str, kind: type) -> Any:
     value = record[key]
     if value is not None and (type(value) is not kind):
-        raise _Bad(f"{key} must be {kind.__name__} or null, got {value!r}")
+        raise _Bad(f"{key} must be {kind.__name__} or null, got {_cut(value)}")
     return value
 
 
@@ -204,7 +224,7 @@ def _wall_seconds(value: Any) -> float | None:
     seconds = value.get("wall_seconds") if isinstance(value, dict) else None
     if not (isinstance(value, dict) and set(value) == {"wall_seconds"}) or not (
             seconds is None or type(seconds) in (int, float)):
-        raise _Bad(f"timing must be {{\"wall_seconds\": number or null}}, got {value!r}")
+        raise _Bad(f"timing must be {{\"wall_seconds\": number or null}}, got {_cut(value)}")
     return None if seconds is None else float(seconds)
 
 
@@ -219,8 +239,9 @@ class ResultsFile(NamedTuple):
 def read_results(path: str | os.PathLike[str]) -> ResultsFile:
     """The records in the results file at ``path``; a torn last line is left out.
 
-    Any other bad line raises ``ModelFormatError`` naming the file and line;
-    ``OSError`` (a missing file) passes through.
+    Any other bad line raises ``ResultsFormatError`` (a ``ModelFormatError``) naming the file
+    and line; so does a line longer than ``fnn.files.MAX_JSON_BYTES``. The file is read a
+    line at a time, whatever its size. ``OSError`` (a missing file) passes through.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
@@ -228,11 +249,40 @@ def read_results(path: str | os.PathLike[str]) -> ResultsFile:
     ...     read_results(Path(d, "r.jsonl"))
     ResultsFile(results=(), torn=19)
     """
-    data = Path(path).read_bytes()
-    *lines, tail = data.split(b"\n")
-    results = tuple(parse_result(line, source=f"{path}: line {i}")
-                    for i, line in enumerate(lines, 1))
-    return ResultsFile(results, len(tail))
+    results, torn = [], 0
+    with Path(path).open("rb") as file, load_errors(str(path), ResultsFormatError):
+        for number, line, length in _lines(file, str(path)):
+            if line is None:
+                torn = length
+            else:
+                results.append(parse_result(line, source=f"{path}: line {number}"))
+    return ResultsFile(tuple(results), torn)
+
+
+def _lines(file: Any, path: str) -> Iterator[tuple[int, bytes | None, int]]:
+    """(number, line, length) of each complete line; then (number, None, length) of a torn
+    last line (no newline), which is measured without being held."""
+    cap = files.MAX_JSON_BYTES
+    for number in itertools.count(1):
+        line = file.readline(cap + 2)
+        complete = line.endswith(b"\n")
+        if len(line) - complete <= cap:
+            if complete:
+                yield number, line, len(line)
+                continue
+            if line:
+                yield number, None, len(line)
+            return
+        length = len(line)
+        del line  # longer than the cap: measure the rest, in case it is the torn last line
+        while not complete and (chunk := file.readline(2**20)):
+            length, complete = length + len(chunk), chunk.endswith(b"\n")
+        if not complete:
+            yield number, None, length
+            return
+        raise ResultsFormatError(f"{path}: line {number}: more than {cap:,} bytes "
+                                 f"(MAX_JSON_BYTES)")
+    raise AssertionError("unreachable")
 
 
 def finished(path: Path, jobs: Sequence[Job], stamp: str) -> dict[str, JobResult]:
