@@ -28,5 +28,12 @@ def lint(session: nox.Session) -> None:
     session.run("lint-imports")
 
 
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Each loader's fuzz target under atheris: ``nox -s fuzz -- --seconds 600 pickle``."""
+    session.install("-e", ".[test,fuzz]")
+    session.run("python", "tests/fuzz/run.py", *(session.posargs or ["--seconds", "60"]))
+
+
 if __name__ == "__main__":
     nox.main()
