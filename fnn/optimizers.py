@@ -44,6 +44,7 @@ from fnn.params import Grads, Params, tree_map, zeros_like
 
 __all__ = [
     "GradientTransformation",
+    "Kind",
     "State",
     "adam",
     "add_decayed_weights",
@@ -54,6 +55,7 @@ __all__ = [
     "descent_rate",
     "global_norm",
     "gradient_descent",
+    "kind_of",
     "learning_rate",
     "momentum",
     "nesterov",
@@ -384,6 +386,33 @@ def _map_rates(t: GradientTransformation, new: Callable[[float], float]) -> Grad
         return GradientTransformation(init, update.replace(links=links))
     eta = update.setting("eta")
     return t if eta is None else t._replace(update=update.replace(eta=new(eta)))
+
+
+_KINDS = {"gradient_descent": _descent_update, "momentum": _momentum_update,
+          "nesterov": _nesterov_update, "adam": _adam_update}
+
+
+class Kind(NamedTuple):
+    """Which of fnn's four optimizers a value is, and its settings (``eta``, ``mu``, ...)."""
+
+    name: str
+    settings: dict[str, float]
+
+
+def kind_of(t: Any) -> Kind | None:
+    """The ``Kind`` of ``t`` when it is exactly one of fnn's four optimizers (not a chain,
+    not a user's own), else None: engines recognise what they can run by it.
+
+    >>> kind_of(momentum(eta=0.1, mu=0.5))
+    Kind(name='momentum', settings={'eta': 0.1, 'mu': 0.5})
+    >>> kind_of(chain(momentum(eta=0.1))) is None
+    True
+    """
+    update = getattr(t, "update", None)
+    if not (isinstance(t, GradientTransformation) and isinstance(update, Bound)):
+        return None
+    name = next((k for k, fn in _KINDS.items() if update.fn is fn), None)
+    return None if name is None else Kind(name, dict(update.settings))
 
 
 def descent_rate(t: Any) -> float | None:

@@ -47,3 +47,17 @@ def separable(n: int, seed: int = 0) -> Batch:
     x = rng.random((n, 2))
     labels = (x[:, 0] > x[:, 1]).astype(np.int64)
     return Batch(x, np.eye(2)[labels])
+
+
+def _numba_installed() -> bool:
+    from fnn.training import compiled
+    return compiled.available()
+
+
+@pytest.fixture(params=[False, pytest.param(True, marks=pytest.mark.skipif(
+    not _numba_installed(), reason="numba is not installed (pip install 'fnn[jit]')"))],
+    ids=["numpy", "numba"])
+def jit(request: pytest.FixtureRequest) -> bool | None:
+    """Each engine family in turn: the NumPy paths (jit=False), then the default (jit=None),
+    which is the compiled epoch wherever it covers the run (numba installed)."""
+    return False if request.param is False else None

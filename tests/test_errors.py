@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fnn
-import fnn.training.loop
+import fnn.training.engines
 from fnn.costs import cross_entropy
 from fnn.errors import ConfigError, DataError, FnnError, FnnTypeError
 from fnn.optimizers import GradientTransformation, adam, momentum
@@ -100,8 +100,8 @@ def test_bad_training_calls_raise_before_any_step(monkeypatch, kwargs, data, eva
                                                   message):
     def no_epoch(*args, **kw):  # a validation error must come before the first epoch
         raise AssertionError("a training epoch ran")
-    engine = fnn.training.loop.Engine("none", lambda *args: True, no_epoch)
-    monkeypatch.setattr(fnn.training.loop, "ENGINES", (engine,))
+    engine = fnn.training.engines.Engine("none", "none", lambda *args: True, no_epoch, no_epoch)
+    monkeypatch.setattr(fnn.training.engines, "ENGINES", (engine,))
     params = [] if kwargs is None else init_params([2, 3, 2], seed=0)
     data = (DATA.x, DATA.y) if data is None else data
     with pytest.raises(error) as info:

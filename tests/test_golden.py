@@ -63,7 +63,7 @@ def replay(settings: dict[str, Any]) -> tuple[fnn.Params, fnn.History]:
             patience=int(schedule.partition(":")[2])),
         early_stop=settings.get("early_stop"),
         monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
-        monitor_training_cost=True, monitor_training_accuracy=True,
+        monitor_training_cost=True, monitor_training_accuracy=True, jit=False,  # NumPy's bits
         **_optimizer(settings))
 
 

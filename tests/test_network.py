@@ -63,7 +63,9 @@ def test_forward_shape_and_trace_agree(net):
     params, batch = net
     out = forward(params, batch.x)
     assert out.shape == (batch.x.shape[0], params.weights[-1].shape[0])
-    np.testing.assert_array_equal(out, trace(params, batch.x).activations[-1])
+    # evaluation multiplies as (w·aᵀ)ᵀ, training's trace as a·wᵀ: the same sums
+    np.testing.assert_allclose(out, trace(params, batch.x).activations[-1], rtol=1e-12,
+                               atol=1e-15)
     assert np.all((out >= 0) & (out <= 1))
 
 

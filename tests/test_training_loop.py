@@ -27,33 +27,34 @@ from .conftest import read_only, separable
 
 
 def _train(**overrides):
-    kwargs = dict(epochs=4, mini_batch_size=7, eta=0.5, lmbda=0.5, cost=cross_entropy, seed=11)
+    kwargs = dict(epochs=4, mini_batch_size=7, eta=0.5, lmbda=0.5, cost=cross_entropy, seed=11,
+                  jit=False)
     kwargs.update(overrides)
     data = separable(60, seed=1)
     return sgd(init_params([2, 4, 2], seed=2), (data.x, data.y), **kwargs)
 
 
-def test_same_seed_gives_identical_bytes_and_other_seeds_differ():
-    p1, h1 = _train(monitor_training_cost=True)
-    p2, h2 = _train(monitor_training_cost=True)
+def test_same_seed_gives_identical_bytes_and_other_seeds_differ(jit):
+    p1, h1 = _train(jit=jit, monitor_training_cost=True)
+    p2, h2 = _train(jit=jit, monitor_training_cost=True)
     assert tree_equal(p1, p2) and h1 == h2
-    p3, h3 = _train(seed=12, monitor_training_cost=True)
+    p3, h3 = _train(jit=jit, seed=12, monitor_training_cost=True)
     assert not tree_equal(p1, p3) and h1 != h3
 
 
-def test_a_short_run_is_an_exact_prefix_of_a_longer_one():
-    short, _ = _train(epochs=2)
+def test_a_short_run_is_an_exact_prefix_of_a_longer_one(jit):
+    short, _ = _train(jit=jit, epochs=2)
     steps = list(iterate_sgd(init_params([2, 4, 2], seed=2), separable(60, seed=1),
                              epochs=4, mini_batch_size=7, eta=0.5, lmbda=0.5,
-                             cost=cross_entropy, seed=11))
+                             cost=cross_entropy, seed=11, jit=jit))
     assert tree_equal(steps[1][0], short)
-    assert tree_equal(steps[3][0], _train()[0])
+    assert tree_equal(steps[3][0], _train(jit=jit)[0])
 
 
-def test_monitoring_never_changes_the_trajectory():
+def test_monitoring_never_changes_the_trajectory(jit):
     data = separable(30, seed=9)
-    plain, _ = _train()
-    watched, history = _train(evaluation_data=(data.x, data.y.argmax(1)),
+    plain, _ = _train(jit=jit)
+    watched, history = _train(jit=jit, evaluation_data=(data.x, data.y.argmax(1)),
                               monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
                               monitor_training_cost=True, monitor_training_accuracy=True)
     assert tree_equal(plain, watched)
@@ -82,14 +83,14 @@ def test_same_seed_gives_identical_bytes_in_a_fresh_process():
     assert out == hashlib.sha256(blob).hexdigest()
 
 
-def test_training_leaves_global_random_and_error_state_alone():
+def test_training_leaves_global_random_and_error_state_alone(jit):
     np_state, py_state, err = np.random.get_state()[1].copy(), random.getstate(), np.geterr()
-    _train(monitor_training_cost=True)
+    _train(jit=jit, monitor_training_cost=True)
     np.testing.assert_array_equal(np.random.get_state()[1], np_state)
     assert random.getstate() == py_state and np.geterr() == err
 
 
-def test_read_only_inputs_train_unchanged_and_outputs_do_not_alias():
+def test_read_only_inputs_train_unchanged_and_outputs_do_not_alias(jit):
     data = separable(25, seed=4)
     x, y, labels = data.x.copy(), data.y.copy(), data.y.argmax(1)
     for a in (x, y, labels):
@@ -99,7 +100,7 @@ def test_read_only_inputs_train_unchanged_and_outputs_do_not_alias():
     for epochs in (0, 2):
         out, _ = sgd(params, (x, y), epochs=epochs, mini_batch_size=4, eta=1.0, lmbda=1.0,
                      cost=quadratic, seed=0, evaluation_data=(x, labels),
-                     monitor_evaluation_accuracy=True, monitor_training_cost=True)
+                     monitor_evaluation_accuracy=True, monitor_training_cost=True, jit=jit)
         leaves = (*out.weights, *out.biases)
         assert not any(np.shares_memory(o, a) for o in leaves
                        for a in (*params.weights, *params.biases, x, y))
@@ -109,12 +110,12 @@ def test_read_only_inputs_train_unchanged_and_outputs_do_not_alias():
 
 
 @pytest.mark.parametrize("cost", COSTS.values(), ids=COSTS.keys())
-def test_a_small_network_learns_a_separable_problem(cost):
+def test_a_small_network_learns_a_separable_problem(cost, jit):
     data, held_out = separable(400, seed=0), separable(200, seed=1)
     params, history = sgd(init_params([2, 8, 2], seed=0), (data.x, data.y), epochs=40,
                           mini_batch_size=10, eta=3.0 if cost is quadratic else 1.0, lmbda=0.0,
                           cost=cost, seed=0, evaluation_data=(held_out.x, held_out.y.argmax(1)),
-                          monitor_training_cost=True, monitor_evaluation_accuracy=True)
+                          monitor_training_cost=True, monitor_evaluation_accuracy=True, jit=jit)
     costs = [r.training_cost for r in history]
     assert costs[-1] < 0.5 * costs[0]
     assert history[-1].evaluation_accuracy >= 0.95
@@ -124,12 +125,12 @@ def test_a_small_network_learns_a_separable_problem(cost):
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.parametrize("cost", COSTS.values(), ids=COSTS.keys())
-def test_divergence_raises_non_finite_error_in_the_first_epoch(cost):
+def test_divergence_raises_non_finite_error_in_the_first_epoch(cost, jit):
     data = separable(50, seed=0)
     start = init_params([2, 3, 2], seed=0)
     with pytest.raises(NonFiniteError, match=r"epoch 0, mini-batch \d+") as info:
         sgd(start, (data.x, data.y), epochs=3, mini_batch_size=10, eta=1e308, lmbda=5.0,
-            cost=cost, seed=0)
+            cost=cost, seed=0, jit=jit)
     err = info.value
     assert err.epoch == 0 and err.batch is not None and len(err.history) == 0
     assert all(np.isfinite(a).all() for a in (*err.params.weights, *err.params.biases))
@@ -138,26 +139,26 @@ def test_divergence_raises_non_finite_error_in_the_first_epoch(cost):
         assert tree_equal(err.params, start)
 
 
-def test_the_deprecated_misspelt_monitor_keyword_still_works():
+def test_the_deprecated_misspelt_monitor_keyword_still_works(jit):
     with pytest.warns(DeprecationWarning, match="monitor_traning_cost"):
-        _, history = _train(monitor_traning_cost=True)
+        _, history = _train(jit=jit, monitor_traning_cost=True)
     assert all(r.training_cost is not None for r in history)
 
 
-def test_integer_labels_and_one_hot_targets_train_identically():
+def test_integer_labels_and_one_hot_targets_train_identically(jit):
     data = separable(30, seed=3)
     a, _ = sgd(init_params([2, 2], seed=0), (data.x, data.y), epochs=2, mini_batch_size=4,
-               eta=1.0, cost=cross_entropy, seed=0)
+               eta=1.0, cost=cross_entropy, seed=0, jit=jit)
     b, _ = sgd(init_params([2, 2], seed=0), (data.x, data.y.argmax(1)), epochs=2,
-               mini_batch_size=4, eta=1.0, cost=cross_entropy, seed=0)
+               mini_batch_size=4, eta=1.0, cost=cross_entropy, seed=0, jit=jit)
     assert tree_equal(a, b)
 
 
-def test_float32_training_stays_float32():
+def test_float32_training_stays_float32(jit):
     data = separable(30, seed=3)
     params, _ = sgd(init_params([2, 3, 2], seed=0, dtype=np.float32),
                     (data.x.astype(np.float32), data.y), epochs=2, mini_batch_size=4, eta=1.0,
-                    cost=cross_entropy, seed=0)
+                    cost=cross_entropy, seed=0, jit=jit)
     assert {a.dtype for a in (*params.weights, *params.biases)} == {np.dtype(np.float32)}
 
 
@@ -166,7 +167,8 @@ DATA, HELD = separable(120, seed=2), separable(60, seed=3)
 
 def _run(**kw):
     args = dict(epochs=6, mini_batch_size=10, eta=0.5, lmbda=0.1, cost=log_likelihood, seed=4,
-                evaluation_data=(HELD.x, HELD.y.argmax(1)), monitor_evaluation_accuracy=True)
+                evaluation_data=(HELD.x, HELD.y.argmax(1)), monitor_evaluation_accuracy=True,
+                jit=False)
     args.update(kw)
     return sgd(init_params([2, 6, 2], seed=1, init=he_init), (DATA.x, DATA.y), **args)
 
@@ -190,9 +192,9 @@ EXTRAS = {
 
 
 @pytest.mark.parametrize("extra", EXTRAS.values(), ids=EXTRAS.keys())
-def test_extensions_learn_and_reproduce_bit_for_bit(extra):
-    p1, h1 = _run(epochs=15, **extra)
-    p2, h2 = _run(epochs=15, **extra)
+def test_extensions_learn_and_reproduce_bit_for_bit(extra, jit):
+    p1, h1 = _run(jit=jit, epochs=15, **extra)
+    p2, h2 = _run(jit=jit, epochs=15, **extra)
     assert tree_equal(p1, p2) and h1 == h2
     assert max(r.evaluation_accuracy for r in h1) >= 0.9
 
@@ -207,41 +209,41 @@ def test_the_eta_shorthand_is_the_default_optimizer_and_defaults_change_nothing(
     assert tree_equal(a, b) and ha == hb
 
 
-def test_dropout_changes_training_but_not_evaluation():
-    plain, _ = _run(activation=fnn.RELU)
-    dropped, history = _run(activation=fnn.RELU, dropout=0.5)
+def test_dropout_changes_training_but_not_evaluation(jit):
+    plain, _ = _run(jit=jit, activation=fnn.RELU)
+    dropped, history = _run(jit=jit, activation=fnn.RELU, dropout=0.5)
     assert not tree_equal(plain, dropped)
     x = HELD.x
     assert forward(dropped, x, activation=fnn.RELU).tolist() == forward(
         dropped, x, activation=fnn.RELU).tolist()
 
 
-def test_halving_schedule_records_etas_and_stops_at_eta0_over_128():
+def test_halving_schedule_records_etas_and_stops_at_eta0_over_128(jit):
     # lmbda large and eta tiny: accuracy cannot improve, so every epoch halves with patience 1
-    _, history = _run(schedule=halve_on_plateau(patience=1), eta=1e-9, epochs=20)
+    _, history = _run(jit=jit, schedule=halve_on_plateau(patience=1), eta=1e-9, epochs=20)
     etas = [r.eta for r in history]
     assert etas[:3] == [1e-9, 1e-9, 5e-10]
     assert history.stopped is not None and "eta fell to its floor" in history.stopped[1]
     assert etas[-1] == 1e-9 / 64 and len(history) < 20
 
 
-def test_early_stop_returns_the_best_params_seen():
-    params, history = _run(early_stop=2, epochs=40, eta=2.0)
+def test_early_stop_returns_the_best_params_seen(jit):
+    params, history = _run(jit=jit, early_stop=2, epochs=40, eta=2.0)
     epoch, reason = history.stopped
     best = int(reason.split("epoch ")[-1].split("'")[0])
     accuracies = [r.evaluation_accuracy for r in history]
     assert accuracies[best] == max(accuracies) and epoch - best >= 2
-    again, _ = _run(epochs=best + 1, eta=2.0)  # the prefix property gives epoch best's params
+    again, _ = _run(jit=jit, epochs=best + 1, eta=2.0)  # the prefix property gives epoch best's params
     assert tree_equal(params, again)
 
 
-def test_early_stop_keeps_its_promise_when_the_epoch_limit_comes_first():
-    _, long_history = _run(early_stop=30, epochs=12, eta=2.0)
+def test_early_stop_keeps_its_promise_when_the_epoch_limit_comes_first(jit):
+    _, long_history = _run(jit=jit, early_stop=30, epochs=12, eta=2.0)
     accuracies = [r.evaluation_accuracy for r in long_history]
     best = accuracies.index(max(accuracies))
     assert long_history.stopped is None and best < len(accuracies) - 1  # not the last epoch
-    params, _ = _run(early_stop=30, epochs=12, eta=2.0)
-    at_best, _ = _run(epochs=best + 1, eta=2.0)
+    params, _ = _run(jit=jit, early_stop=30, epochs=12, eta=2.0)
+    at_best, _ = _run(jit=jit, epochs=best + 1, eta=2.0)
     assert tree_equal(params, at_best)
 
 
@@ -256,16 +258,16 @@ def test_schedules_need_evaluation_data():
     dict(**_optimizer("adam", 0.01), early_stop=2, schedule=halve_on_plateau(patience=1)),
     dict(eta=None, optimizer=chain(clip_by_global_norm(0.5), nesterov(eta=0.1))),
 ], ids=["momentum-dropout", "adam-early-stop", "clip-nesterov"])
-def test_resume_with_optimizer_state_is_bit_identical(tmp_path, extra):
-    whole, whole_history = _run(**extra)
+def test_resume_with_optimizer_state_is_bit_identical(tmp_path, extra, jit):
+    whole, whole_history = _run(jit=jit, **extra)
     path = tmp_path / "ck.json"
     start = init_params([2, 6, 2], seed=1, init=he_init)
     kw = dict(mini_batch_size=10, lmbda=0.1, cost=log_likelihood, seed=4,
               evaluation_data=(HELD.x, HELD.y.argmax(1)), monitor_evaluation_accuracy=True,
               **{"eta": 0.5, **extra})
-    sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path, epochs=3, **kw)
+    sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path, epochs=3, **kw, jit=jit)
     resumed, history = sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path, resume=True,
-                                        epochs=6, **kw)
+                                        epochs=6, **kw, jit=jit)
     assert tree_equal(resumed, whole) and history == whole_history
 
 
@@ -298,7 +300,7 @@ def test_every_engine_gives_the_references_bytes(monkeypatch, extra):
 
 def test_train_with_a_config_is_sgd_with_keywords():
     config = make_config(epochs=3, mini_batch_size=10, eta=0.5, lmbda=0.1, cost=log_likelihood,
-                         seed=4, monitor=fnn.Monitor(evaluation_accuracy=True))
+                         seed=4, monitor=fnn.Monitor(evaluation_accuracy=True), jit=False)
     a, ha = train(init_params([2, 6, 2], seed=1, init=he_init), (DATA.x, DATA.y), config,
                   evaluation_data=(HELD.x, HELD.y.argmax(1)))
     b, hb = _run(epochs=3)

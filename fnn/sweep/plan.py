@@ -178,7 +178,7 @@ def job_id(run: Run, seed: JobSeed) -> str:
     """A stable 16-hex-digit name of (run, seed): the same on every machine and version.
 
     >>> job_id(base_run(), JobSeed(0, 0))
-    '885a19e06b7eee69'
+    '007b215a1f7dd87d'
     """
     return _digest({"run": run_to_json(run, seed=False), "seed": seed._asdict()})
 

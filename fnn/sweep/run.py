@@ -113,13 +113,15 @@ _PIN_LOCK = threading.Lock()
 
 
 def _blas_threads() -> int | None:
-    """How many threads this process's BLAS uses now; None without threadpoolctl."""
+    """How many threads NumPy's BLAS uses now (the compiled epoch copies it for its own,
+    see ``fnn.training.compiled``); None without threadpoolctl."""
     try:
         from threadpoolctl import threadpool_info  # noqa: PLC0415  (optional extra)
     except ImportError:
         return None
-    return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"),
-               default=None)
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    numpys = [i["num_threads"] for i in blas if "numpy" in i["filepath"]]
+    return numpys[0] if numpys else max((i["num_threads"] for i in blas), default=None)
 
 
 def _pin_process() -> None:

@@ -35,7 +35,8 @@ class TrainConfig(NamedTuple):
     ``optimizer`` is a ``GradientTransformation``; ``lmbda`` and ``l1`` are the objective's
     L2 and L1 strengths (network2's λ/(2n)·Σ‖W‖² and λ₁/n·Σ|w|), added to the gradient in
     front of the optimizer and to every monitored cost; ``schedule`` scales the optimizer's
-    learning rate per epoch.
+    learning rate per epoch. ``jit`` chooses the compiled epoch (``fnn[jit]``): None uses it
+    when numba is installed and covers the run, True insists, False never does.
     """
 
     epochs: int
@@ -50,6 +51,7 @@ class TrainConfig(NamedTuple):
     schedule: EpochSchedule = constant()
     early_stop: int | None = None
     monitor: Monitor = Monitor()
+    jit: bool | None = None
 
 
 _NO_MONITOR = Monitor()
@@ -59,7 +61,7 @@ def make_config(*, epochs: Any, mini_batch_size: Any, cost: Any, seed: Any, eta:
                 optimizer: Any = None, optimizer_settings: Mapping[str, float] | None = None,
                 lmbda: Any = 0.0, l1: Any = 0.0, activation: Any = SIGMOID, dropout: Any = 0.0,
                 schedule: Any = None, early_stop: Any = None,
-                monitor: Monitor = _NO_MONITOR) -> TrainConfig:
+                monitor: Monitor = _NO_MONITOR, jit: Any = None) -> TrainConfig:
     """A ``TrainConfig`` with every value checked; ConfigError/FnnTypeError name the culprit.
 
     ``eta`` alone is the shorthand for the default optimizer, ``gradient_descent(eta)``
@@ -86,7 +88,7 @@ def make_config(*, epochs: Any, mini_batch_size: Any, cost: Any, seed: Any, eta:
         dropout=_checks.fraction("dropout", dropout), schedule=schedule,
         early_stop=None if early_stop is None else _checks.positive_int("early_stop",
                                                                          early_stop),
-        monitor=_monitor(monitor))
+        monitor=_monitor(monitor), jit=_jit(jit))
 
 
 def _deprecated(what: str, instead: str) -> None:
@@ -160,6 +162,20 @@ def _schedule(schedule: Any) -> EpochSchedule:
         raise FnnTypeError(f"schedule must be a function of (epoch, history) giving the "
                            f"learning-rate factor or None, got {_cut(schedule)}")
     return cast(EpochSchedule, schedule)
+
+
+def _jit(jit: Any) -> bool | None:
+    if jit is not None and not isinstance(jit, bool):
+        raise FnnTypeError(f"jit must be None (use the compiled epoch when it can), True or "
+                           f"False, got {_cut(jit)}")
+    return jit
+
+
+def _jit_text(text: str) -> bool | None:
+    choices = {"auto": None, "on": True, "off": False}
+    if text not in choices:
+        raise ConfigError(f"must be one of {list(choices)}, got {text!r}")
+    return choices[text]
 
 
 def _monitor(monitor: Any) -> Monitor:
@@ -287,6 +303,8 @@ SETTINGS: Mapping[str, Setting] = {s.name: s for s in (
     Setting("early_stop", "stop after N epochs without better evaluation accuracy and keep "
             "the best params (none: off)", _identity, _optional_int("early_stop"),
             _optional_int_text, "N"),
+    Setting("jit", "the compiled epoch (needs fnn[jit]): auto (when numba is installed and "
+            "covers the run), on, or off", _identity, _jit, _jit_text, "auto|on|off"),
 )}
 """The settings of ``TrainConfig`` (but ``seed`` and ``monitor``) as the edges see them."""
 

@@ -1,79 +1,112 @@
-"""One epoch of network2's SGD, engineered for speed and bit-identical to ``run_epoch``.
+"""One epoch of mini-batch training in NumPy, engineered for speed, bit-identical to ``run_epoch``.
 
-An engine: ``supports(params, data, config)`` declares what it covers (plain
-``gradient_descent`` with L2, sigmoid hidden layers, the quadratic or cross-entropy cost, no
-L1 or dropout, one float dtype throughout), and ``fast_epoch(carry, data, config, streams)``
-returns exactly the bytes ``fnn.training.reference.run_epoch`` returns for the same
-arguments: the same shuffle (``streams.shuffle.permutation(n)``, batches of
-``config.mini_batch_size``, the last one partial) and the same floating-point operations,
-on operands of the same shapes and layouts, in the same order. Only the bookkeeping
-around them changes:
+An engine: ``supports(params, data, config)`` declares what it covers — every combination of
+fnn's own parts: sigmoid, tanh or ReLU hidden layers (one per layer), the quadratic,
+cross-entropy or log-likelihood (softmax) cost, ``gradient_descent`` (network2's update),
+``momentum``, ``nesterov`` or ``adam``, L2 and L1, and dropout — on C-contiguous float arrays
+of one dtype; ``fast_epoch(carry, data, config, streams)`` then returns exactly the bytes
+``fnn.training.reference.run_epoch`` returns: the same shuffle, the same dropout draws and
+the same floating-point operations on operands of the same shapes and layouts, in the same
+order. Only the bookkeeping changes:
 
-- every array of the epoch is allocated once, before the first step, and reused: each
-  step is a fixed list of NumPy calls writing into those arrays with ``out``, built
-  once, so a step does no allocation, attribute lookup or tuple building;
-- rows are gathered with ``ndarray.take(..., out=)`` into one reused buffer, a few
-  batches at a time (never the whole training set);
-- all weights and biases live in one private flat array, so the update of every
-  layer is three ufunc calls; the caller's arrays are only read, the result is fresh;
+- every array of the epoch is allocated once, before the first step, and reused: a step is a
+  fixed list of NumPy calls writing into those arrays with ``out``, built once, so a step
+  does no allocation, attribute lookup or tuple building;
+- rows are gathered with ``ndarray.take(..., out=)`` into one reused buffer, a few batches
+  at a time (never the whole training set);
+- the weights and biases live in one private flat array, and so do the gradient and each
+  moment of the optimizer's state, so an update is a few ufunc calls for every layer at
+  once; the caller's arrays are only read, the result is fresh;
 - σ(z) = where(z ≥ 0, 1, e) / (1 + e) with e = exp(-|z|) is computed as
-  exp(min(z, 0)) / (1 + e): the numerator is the same number (1.0 for z ≥ 0, e for
-  z < 0) and one ``exp`` call computes both exponentials, over a stacked buffer;
-  -|z| is ``copysign(z, -1)``; σ'(z) = e / (1 + e)² reuses the forward pass's e and 1 + e;
-- the constants 0, -1 and 1 are arrays of the operand's shape, which NumPy adds
-  without the scalar conversion and broadcasting set-up of a Python float.
+  exp(min(z, 0)) / (1 + e): the numerator is the same number and one ``exp`` call computes
+  both exponentials over a stacked buffer; σ'(z) = e / (1 + e)² reuses them;
+- the constants 0, -1 and 1 are arrays of the operand's shape, which NumPy adds without
+  the scalar conversion and broadcasting set-up of a Python float.
 
-Training asks ``supports`` first and runs the reference fold for anything else: another
-cost, optimizer or activation, L1, dropout, mixed or non-float dtypes, ndarray subclasses,
-non-C-contiguous weights. As for any NumPy code, bits are reproducible for a given
+Training asks ``supports`` first and runs the reference fold for anything else (a user's own
+activation, cost or optimizer, a chain, mixed or non-float dtypes, ndarray subclasses,
+non-C-contiguous weights). As for any NumPy code, bits are reproducible for a given
 NumPy/BLAS build and thread setting; NaN payloads (a diverged net) are not compared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from fnn.activations import SIGMOID, per_layer
-from fnn.costs import Cost, cross_entropy, quadratic
+from fnn.activations import RELU, SIGMOID, TANH, per_layer
+from fnn.costs import cross_entropy, log_likelihood, quadratic
 from fnn.data import Batch
-from fnn.optimizers import descent_rate
+from fnn.optimizers import Kind, kind_of
 from fnn.params import Array, Params
 from fnn.training.config import TrainConfig
 from fnn.training.reference import Carry, EpochStreams, Progress
 
-__all__ = ["fast_epoch", "supports"]
+__all__ = ["fast_epoch", "plan_of", "supports"]
 
 _CHUNK_BYTES = 1 << 18  # x rows gathered per take: amortises the call, stays in cache
 _DOT_MAX = 4096  # largest output (elements) written with np.dot, see _product
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_HIDDEN = {SIGMOID: "sigmoid", TANH: "tanh", RELU: "relu"}
+_COSTS = {cross_entropy: "cross_entropy", quadratic: "quadratic",
+          log_likelihood: "log_likelihood"}
 
 Rows = NDArray[np.integer[Any]]
 Op = tuple[Callable[..., Any], tuple[Any, ...]]
 """One NumPy call of a step: ``fn(*args)``, every argument bound when the epoch starts."""
 
 
-class _Layer(NamedTuple):
-    """One layer's arrays for batches of r rows: views of the flat parameters and
-    gradient, scratch space, and constants (all C-contiguous, all of one dtype)."""
+def supports(params: Params, data: Batch, config: TrainConfig) -> bool:
+    """True when ``fast_epoch`` gives ``run_epoch``'s bytes for these arguments."""
+    if kind_of(config.optimizer) is None or not params.weights:
+        return False
+    if not all(any(a == known for known in _HIDDEN) for a in per_layer(
+            config.activation, len(params.weights) - 1)):
+        return False
+    if not any(config.cost == known for known in _COSTS):
+        return False
+    leaves = (*params.weights, *params.biases)
+    dtype, arrays = leaves[0].dtype, (*leaves, data.x, data.y)
+    if dtype not in _FLOATS or any(type(a) is not np.ndarray or a.dtype != dtype for a in arrays):
+        return False  # mixed dtypes promote in the reference; subclasses may override ops
+    if data.x.ndim != 2 or data.x.shape[0] == 0 or not _shapes_fit(params, data):
+        return False
+    return all(w.flags.c_contiguous for w in params.weights)  # the reference multiplies by w.T
 
-    w: Array      # (k, n_in) private weights
-    b: Array      # (k,) private biases
-    gw: Array     # (k, n_in) Σ∇w over the batch
-    gb: Array     # (k,) Σ∇b
-    z: Array      # (r, k) weighted input
-    pair: Array   # (2, r, k): [min(z, 0), -|z|], then exp of both in place
-    den: Array    # (r, k) 1 + e
-    a: Array      # (r, k) σ(z)
-    delta: Array  # (r, k) ∂C/∂z summed form
-    sp: Array     # (r, k) σ'(z)
-    back: Array   # (r, k) δ of the layer above times its weights
-    zeros: Array  # (r, k) of 0
-    minus: Array  # (r, k) of -1
-    ones: Array   # (r, k) of 1
+
+def _shapes_fit(params: Params, data: Batch) -> bool:
+    n_in = data.x.shape[1]
+    for w, b in zip(params.weights, params.biases):
+        if w.ndim != 2 or b.shape != (w.shape[0],) or w.shape[1] != n_in:
+            return False
+        n_in = w.shape[0]
+    return bool(data.y.shape == (data.x.shape[0], n_in))
+
+
+class _Plan(NamedTuple):
+    """What an epoch runs, decided once: per-layer activations, the cost, the optimizer and
+    the penalties, and the numbers the update needs."""
+
+    hidden: tuple[str, ...]
+    cost: str
+    kind: Kind
+    lmbda: float
+    l1: float
+    dropout: float
+    n: int
+
+
+def plan_of(params: Params, data: Batch, config: TrainConfig) -> _Plan:
+    """The plan of an epoch ``supports`` accepts (what the compiled engine runs too)."""
+    kind = kind_of(config.optimizer)
+    assert kind is not None, "supports() accepts fnn's optimizers only"
+    return _Plan(tuple(_HIDDEN[a] for a in per_layer(config.activation, len(params.weights) - 1)),
+                 _COSTS[config.cost], kind, config.lmbda, config.l1, config.dropout,
+                 data.x.shape[0])
 
 
 def fast_epoch(carry: Carry, data: Batch, config: TrainConfig, streams: EpochStreams, *,
@@ -81,37 +114,32 @@ def fast_epoch(carry: Carry, data: Batch, config: TrainConfig, streams: EpochStr
     """(params, optimizer state) after one epoch: ``run_epoch``'s result, bit for bit, faster.
 
     Only for what ``supports`` accepts. Arguments as ``run_epoch``'s (``progress(done,
-    total)`` is called after about every 1% of the batches). The arrays of the params and
-    ``data`` are only read; the result shares no memory with them.
+    total)`` is called after about every 1% of the batches). The arrays of the params, the
+    state and ``data`` are only read; the result shares no memory with them.
 
     >>> from fnn.params import init_params, tree_equal
     >>> from fnn.training.config import make_config
     >>> from fnn.training.reference import epoch_streams, run_epoch
     >>> x = np.random.default_rng(0).random((23, 4)); y = np.eye(3)[np.arange(23) % 3]
     >>> p = init_params([4, 5, 3], seed=0)
-    >>> c = make_config(epochs=1, mini_batch_size=5, eta=0.5, lmbda=5.0,
-    ...                 cost=fnn.cross_entropy, seed=0)
+    >>> c = make_config(epochs=1, mini_batch_size=5, optimizer=fnn.optimizers.adam(),
+    ...                 lmbda=5.0, cost=fnn.log_likelihood, activation=fnn.RELU, seed=0)
     >>> supports(p, Batch(x, y), c)
     True
-    >>> fast = fast_epoch((p, ()), Batch(x, y), c, epoch_streams(1, 0, dropout=False))
-    >>> ref = run_epoch((p, ()), Batch(x, y), c, epoch_streams(1, 0, dropout=False))
-    >>> tree_equal(fast[0], ref[0])
+    >>> state = c.optimizer.init(p)
+    >>> fast = fast_epoch((p, state), Batch(x, y), c, epoch_streams(1, 0, dropout=False))
+    >>> ref = run_epoch((p, state), Batch(x, y), c, epoch_streams(1, 0, dropout=False))
+    >>> tree_equal(fast[0], ref[0]) and tree_equal(fast[1][1], ref[1][1])
     True
     """
-    params = carry[0]
-    output_ops = _OUTPUT_OPS[config.cost]
-    eta = descent_rate(config.optimizer)
-    assert eta is not None, "supports() accepts plain gradient descent only"
-    n = data.x.shape[0]
+    params, state = carry
+    plan = plan_of(params, data, config)
+    n, m = plan.n, min(int(config.mini_batch_size), plan.n)
     order = streams.shuffle.permutation(n)
-    m = min(int(config.mini_batch_size), n)
-    flat = np.concatenate([a.ravel() for a in (*params.weights, *params.biases)])
-    grads = np.empty_like(flat)
+    buffers = _Buffers.of(params, state, plan)
     chunk_x, chunk_y = _chunk_buffers(data, m)
     full, chunk = n // m * m, chunk_x.shape[0]
-    rates = _Rates(eta, config.lmbda, n)
-    steps = _step_programs(params, flat, grads, output_ops, rates, chunk_x, chunk_y, m,
-                           chunk // m)
+    steps = _step_programs(params, buffers, plan, streams, chunk_x, chunk_y, m, chunk // m)
     tick = _ticker(progress, -(-n // m))
     for start in range(0, full, chunk):
         rows = order[start:min(start + chunk, full)]
@@ -122,19 +150,10 @@ def fast_epoch(carry: Carry, data: Batch, config: TrainConfig, streams: EpochStr
                 tick()
     if full < n:
         _gather(data, order[full:], chunk_x, chunk_y)
-        _run(_step_programs(params, flat, grads, output_ops, rates, chunk_x, chunk_y,
-                            n - full, 1)[0])
+        _run(_step_programs(params, buffers, plan, streams, chunk_x, chunk_y, n - full, 1)[0])
         if tick:
             tick()
-    return _unflatten(params, flat), carry[1]
-
-
-class _Rates(NamedTuple):
-    """network2's update constants: w ← (1 − η·λ/n)·w − (η/m)·Σ∇w."""
-
-    eta: float
-    lmbda: float
-    n: int
+    return _unflatten(params, buffers.flat), buffers.state_out(params)
 
 
 def _ticker(progress: Progress | None, total: int) -> Callable[[], None] | None:
@@ -157,49 +176,11 @@ def _run(program: Sequence[Op]) -> None:
         fn(*args)
 
 
-OutputOps = Callable[[_Layer, Array], list[Op]]
+# --------------------------------------------------------------------------- flat buffers
 
 
-def _cross_entropy_ops(out: _Layer, y: Array) -> list[Op]:
-    return [(np.subtract, (out.a, y, out.delta))]  # δ = a - y
-
-
-def _quadratic_ops(out: _Layer, y: Array) -> list[Op]:
-    # δ = (a - y) ⊙ σ'(z), σ'(z) = e / (1 + e)²
-    return [(np.subtract, (out.a, y, out.delta)), *_sigmoid_prime_ops(out),
-            (np.multiply, (out.delta, out.sp, out.delta))]
-
-
-_OUTPUT_OPS: dict[Cost, OutputOps] = {cross_entropy: _cross_entropy_ops,
-                                      quadratic: _quadratic_ops}
-
-
-def supports(params: Params, data: Batch, config: TrainConfig) -> bool:
-    """True when ``fast_epoch`` gives ``run_epoch``'s bytes for these arguments: plain
-    ``gradient_descent`` with L2, sigmoid hidden layers, cross-entropy or quadratic cost, no
-    L1 or dropout, and C-contiguous float arrays of one dtype throughout."""
-    if descent_rate(config.optimizer) is None or config.l1 or config.dropout:
-        return False
-    if any(a != SIGMOID for a in per_layer(config.activation, len(params.weights) - 1)):
-        return False
-    if not any(config.cost == known for known in _OUTPUT_OPS) or not params.weights:
-        return False
-    leaves = (*params.weights, *params.biases)
-    dtype, arrays = leaves[0].dtype, (*leaves, data.x, data.y)
-    if dtype not in _FLOATS or any(type(a) is not np.ndarray or a.dtype != dtype for a in arrays):
-        return False  # mixed dtypes promote in the reference; subclasses may override ops
-    if data.x.ndim != 2 or data.x.shape[0] == 0 or not _shapes_fit(params, data):
-        return False
-    return all(w.flags.c_contiguous for w in params.weights)  # the reference multiplies by w.T
-
-
-def _shapes_fit(params: Params, data: Batch) -> bool:
-    n_in = data.x.shape[1]
-    for w, b in zip(params.weights, params.biases):
-        if w.ndim != 2 or b.shape != (w.shape[0],) or w.shape[1] != n_in:
-            return False
-        n_in = w.shape[0]
-    return bool(data.y.shape == (data.x.shape[0], n_in))
+def _flat(tree: Params) -> Array:
+    return np.concatenate([a.ravel() for a in (*tree.weights, *tree.biases)])
 
 
 def _pieces(params: Params, flat: Array) -> tuple[list[Array], list[Array]]:
@@ -216,18 +197,84 @@ def _unflatten(params: Params, flat: Array) -> Params:
     return Params(weights=tuple(w.copy() for w in weights), biases=tuple(b.copy() for b in biases))
 
 
-def _layers(params: Params, flat: Array, grads: Array, r: int) -> tuple[_Layer, ...]:
+class _Buffers(NamedTuple):
+    """The epoch's flat arrays: params, gradient, scratch, and the optimizer's moments
+    (``moments[0]`` the velocity or Adam's first moment, ``moments[1]`` Adam's second);
+    ``counter`` is Adam's step count, in a one-element list the step functions advance."""
+
+    flat: Array
+    grads: Array
+    scratch: Array
+    scratch2: Array
+    n_weights: int
+    moments: tuple[Array, ...]
+    counter: list[int]
+
+    @classmethod
+    def of(cls, params: Params, state: Any, plan: _Plan) -> _Buffers:
+        flat = _flat(params)
+        n_weights = sum(w.size for w in params.weights)
+        name = plan.kind.name
+        moments: tuple[Array, ...] = ()
+        counter = [0]
+        if name in ("momentum", "nesterov"):
+            moments = (_flat(state[0]),)
+        elif name == "adam":
+            moments, counter = (_flat(state[1]), _flat(state[2])), [int(state[0])]
+        return cls(flat, np.empty_like(flat), np.empty_like(flat), np.empty_like(flat),
+                   n_weights, moments, counter)
+
+    def state_out(self, params: Params) -> Any:
+        """The optimizer's state as the reference keeps it: tuples of fresh Params trees."""
+        trees = tuple(_unflatten(params, m) for m in self.moments)
+        return (self.counter[0], *trees) if len(trees) == 2 else trees
+
+
+# --------------------------------------------------------------------------- per-layer arrays
+
+
+class _Layer(NamedTuple):
+    """One layer's arrays for batches of r rows: views of the flat parameters and
+    gradient, scratch space, and constants (all C-contiguous, all of one dtype)."""
+
+    w: Array      # (k, n_in) private weights
+    b: Array      # (k,) private biases
+    gw: Array     # (k, n_in) Σ∇w over the batch
+    gb: Array     # (k,) Σ∇b
+    z: Array      # (r, k) weighted input
+    pair: Array   # (2, r, k): [min(z, 0), -|z|], then exp of both in place (σ)
+    den: Array    # (r, k) 1 + e (σ)
+    a: Array      # (r, k) the activation (masked under dropout)
+    plain: Array  # (r, k) the activation before the mask (= a without dropout)
+    delta: Array  # (r, k) ∂C/∂z summed form
+    sp: Array     # (r, k) the activation's derivative
+    back: Array   # (r, k) δ of the layer above times its weights
+    flags: NDArray[np.bool_]  # (r, k) z > 0 (ReLU) or the kept units (dropout)
+    draw: NDArray[np.float64]  # (r, k) uniform draws for the dropout mask
+    mask: Array   # (r, k) the inverted-dropout mask
+    rowmax: Array  # (r, 1) softmax's row maximum
+    rowsum: Array  # (r, 1) softmax's row sum
+    zeros: Array  # (r, k) of 0
+    minus: Array  # (r, k) of -1
+    ones: Array   # (r, k) of 1
+
+
+def _layers(params: Params, buffers: _Buffers, r: int, dropout: bool) -> tuple[_Layer, ...]:
     """Each layer's views of the flat arrays and its scratch space for batches of r rows."""
-    (ws, bs), (gws, gbs) = _pieces(params, flat), _pieces(params, grads)
+    (ws, bs), (gws, gbs) = _pieces(params, buffers.flat), _pieces(params, buffers.grads)
+    dtype = buffers.flat.dtype
 
     def layer(w: Array, b: Array, gw: Array, gb: Array) -> _Layer:
-        shape, dtype = (r, w.shape[0]), flat.dtype
+        shape = (r, w.shape[0])
 
         def new() -> Array:
             return np.empty(shape, dtype)
 
+        a = new()
         return _Layer(w=w, b=b, gw=gw, gb=gb, z=new(), pair=np.empty((2, *shape), dtype),
-                      den=new(), a=new(), delta=new(), sp=new(), back=new(),
+                      den=new(), a=a, plain=new() if dropout else a, delta=new(), sp=new(),
+                      back=new(), flags=np.empty(shape, np.bool_), draw=np.empty(shape),
+                      mask=new(), rowmax=np.empty((r, 1), dtype), rowsum=np.empty((r, 1), dtype),
                       zeros=np.zeros(shape, dtype), minus=np.full(shape, -1, dtype),
                       ones=np.ones(shape, dtype))
 
@@ -249,32 +296,57 @@ def _gather(data: Batch, rows: Rows, chunk_x: Array, chunk_y: Array) -> None:
     data.y.take(rows, 0, out=chunk_y[:rows.shape[0]], mode="clip")
 
 
-def _step_programs(params: Params, flat: Array, grads: Array, output_ops: OutputOps,
-                   rates: _Rates, chunk_x: Array, chunk_y: Array,
-                   r: int, count: int) -> list[list[Op]]:
+# --------------------------------------------------------------------------- a step's ops
+
+
+def _step_programs(params: Params, buffers: _Buffers, plan: _Plan, streams: EpochStreams,
+                   chunk_x: Array, chunk_y: Array, r: int, count: int) -> list[list[Op]]:
     """The step programs of the first ``count`` batches of r rows in the chunk buffers."""
-    layers = _layers(params, flat, grads, r)
-    n_weights = sum(w.size for w in params.weights)
-    update = _update_ops(flat, grads, n_weights, step=rates.eta / r,
-                         shrink=1 - rates.eta * (rates.lmbda / rates.n))
-    return [[*_gradient_ops(layers, output_ops, chunk_x[i:i + r], chunk_y[i:i + r]), *update]
+    layers = _layers(params, buffers, r, bool(plan.dropout))
+    update = _update_ops(buffers, plan, r)
+    return [[*_mask_ops(layers[:-1], plan.dropout, streams.dropout),
+             *_gradient_ops(layers, plan, chunk_x[i:i + r], chunk_y[i:i + r]), *update]
             for i in range(0, count * r, r)]
 
 
-def _gradient_ops(layers: tuple[_Layer, ...], output_ops: OutputOps, x: Array,
-                  y: Array) -> list[Op]:
+def _mask_ops(hidden: tuple[_Layer, ...], p: float,
+              rng: np.random.Generator | None) -> list[Op]:
+    """Draw this batch's inverted-dropout masks as ``dropout_masks`` does: per hidden layer,
+    uniforms ``rng.random((r, k))``, kept where ≥ p, as floats divided by 1 - p."""
+    if not p:
+        return []
+    assert rng is not None, "epoch_streams(dropout=True) gives the mask stream"
+    ops: list[Op] = []
+    for layer in hidden:
+        keep = layer.mask.dtype.type(1 - p)
+        ops += [(_draw, (rng, layer.draw)), (np.greater_equal, (layer.draw, p, layer.flags)),
+                (np.copyto, (layer.mask, layer.flags)),
+                (np.divide, (layer.mask, keep, layer.mask))]
+    return ops
+
+
+def _draw(rng: np.random.Generator, out: NDArray[np.float64]) -> None:
+    rng.random(out=out)
+
+
+def _gradient_ops(layers: tuple[_Layer, ...], plan: _Plan, x: Array, y: Array) -> list[Op]:
     """The ops leaving Σ∇w and Σ∇b of the batch (x, y) in every layer's gw and gb."""
     inputs = (x, *(layer.a for layer in layers[:-1]))
-    ops = [op for layer, a in zip(layers, inputs) for op in _forward_ops(layer, a)]
-    ops += output_ops(layers[-1], y)
+    ops: list[Op] = []
+    for layer, a_in, name in zip(layers, inputs, (*plan.hidden, None)):
+        ops += [_product(a_in, layer.w.T, layer.z), (np.add, (layer.z, layer.b, layer.z))]
+        ops += _hidden_ops(layer, name, bool(plan.dropout)) if name else _output_ops(layer, plan.cost, y)
     for l in range(len(layers) - 1, -1, -1):
         layer = layers[l]
         ops += [_product(layer.delta.T, inputs[l], layer.gw),  # δᵀ·a
                 (np.add.reduce, (layer.delta, 0, None, layer.gb))]  # δ.sum(axis=0)
         if l:
-            below = layers[l - 1]  # δ_{l-1} = (δ_l · w_l) ⊙ σ'(z_{l-1})
-            ops += [_product(layer.delta, layer.w, below.back), *_sigmoid_prime_ops(below),
+            below = layers[l - 1]  # δ_{l-1} = (δ_l · w_l) ⊙ f'(z_{l-1}) [⊙ mask]
+            ops += [_product(layer.delta, layer.w, below.back),
+                    *_prime_ops(below, plan.hidden[l - 1]),
                     (np.multiply, (below.back, below.sp, below.delta))]
+            if plan.dropout:
+                ops.append((np.multiply, (below.delta, below.mask, below.delta)))
     return ops
 
 
@@ -287,26 +359,143 @@ def _product(a: Array, b: Array, out: Array) -> Op:
     return (np.dot if small_matrix else np.matmul, (a, b, out))
 
 
-def _forward_ops(layer: _Layer, a: Array) -> list[Op]:
-    """z = a·wᵀ + b; σ(z) = exp(min(z, 0)) / (1 + exp(-|z|))."""
+def _sigmoid_ops(layer: _Layer, out: Array) -> list[Op]:
+    """σ(z) = exp(min(z, 0)) / (1 + exp(-|z|)) into ``out``; leaves e and 1 + e for σ'."""
     num, e = layer.pair
-    return [_product(a, layer.w.T, layer.z),
-            (np.add, (layer.z, layer.b, layer.z)),
-            (np.fmin, (layer.z, layer.zeros, num)),
+    return [(np.fmin, (layer.z, layer.zeros, num)),
             (np.copysign, (layer.z, layer.minus, e)),
             (np.exp, (layer.pair, layer.pair)),
             (np.add, (e, layer.ones, layer.den)),
-            (np.divide, (num, layer.den, layer.a))]
+            (np.divide, (num, layer.den, out))]
 
 
-def _sigmoid_prime_ops(layer: _Layer) -> list[Op]:
-    """σ'(z) = e / (1 + e)² from the forward pass's e and 1 + e."""
-    return [(np.square, (layer.den, layer.sp)), (np.divide, (layer.pair[1], layer.sp, layer.sp))]
+def _hidden_ops(layer: _Layer, name: str, dropout: bool) -> list[Op]:
+    """The hidden activation of z (as the reference: sigmoid, np.tanh, np.maximum(z, 0)),
+    then the dropout mask."""
+    if name == "sigmoid":
+        ops = _sigmoid_ops(layer, layer.plain)
+    elif name == "tanh":
+        ops = [(np.tanh, (layer.z, layer.plain))]
+    else:  # NumPy 2 takes maximum's output by keyword only
+        ops = [(partial(np.maximum, out=layer.plain), (layer.z, 0))]
+    if dropout:
+        ops.append((np.multiply, (layer.plain, layer.mask, layer.a)))
+    return ops
 
 
-def _update_ops(flat: Array, grads: Array, n_weights: int, *, step: float,
-                shrink: float) -> list[Op]:
-    """w ← shrink·w - step·Σ∇w and b ← b - step·Σ∇b, for every layer at once."""
-    weights = flat[:n_weights]
-    scale = [(np.multiply, (weights, shrink, weights))] if shrink != 1.0 else []
-    return [(np.multiply, (grads, step, grads)), *scale, (np.subtract, (flat, grads, flat))]
+def _prime_ops(layer: _Layer, name: str) -> list[Op]:
+    """The derivative of the hidden activation into ``sp``, as the reference computes it."""
+    if name == "sigmoid":  # σ'(z) = e / (1 + e)² from the forward pass's e and 1 + e
+        return [(np.square, (layer.den, layer.sp)),
+                (np.divide, (layer.pair[1], layer.sp, layer.sp))]
+    if name == "tanh":  # 1 - a·a
+        return [(np.multiply, (layer.plain, layer.plain, layer.sp)),
+                (np.subtract, (1.0, layer.sp, layer.sp))]
+    return [(np.greater, (layer.z, 0, layer.flags)),  # (z > 0) as 0.0 / 1.0
+            (np.copyto, (layer.sp, layer.flags))]
+
+
+def _output_ops(out: _Layer, cost: str, y: Array) -> list[Op]:
+    """The output activation and δ = ∂C/∂z for the batch's targets ``y``."""
+    if cost == "log_likelihood":  # softmax, shifted by the row maximum; δ = a - y
+        e = out.pair[0]
+        return [(np.maximum.reduce, (out.z, 1, None, out.rowmax, True)),
+                (np.subtract, (out.z, out.rowmax, e)), (np.exp, (e, e)),
+                (np.add.reduce, (e, 1, None, out.rowsum, True)),
+                (np.divide, (e, out.rowsum, out.a)), (np.subtract, (out.a, y, out.delta))]
+    ops: list[Op] = [*_sigmoid_ops(out, out.a), (np.subtract, (out.a, y, out.delta))]
+    if cost == "quadratic":  # δ = (a - y) ⊙ σ'(z)
+        ops += [*_prime_ops(out, "sigmoid"), (np.multiply, (out.delta, out.sp, out.delta))]
+    return ops
+
+
+# --------------------------------------------------------------------------- updates
+
+
+def _update_ops(buffers: _Buffers, plan: _Plan, r: int) -> list[Op]:
+    """The update of every layer at once, from Σ∇ in ``grads``."""
+    if plan.kind.name == "gradient_descent":
+        return _network2_ops(buffers, plan, r)
+    step: Op = (_OPTIMIZER_STEPS[plan.kind.name], (buffers, plan.kind.settings))
+    return [*_objective_ops(buffers, plan, r), step]
+
+
+def _network2_ops(buffers: _Buffers, plan: _Plan, r: int) -> list[Op]:
+    """w ← shrink·w - step·Σ∇w [- kick·sgn w₀] and b ← b - step·Σ∇b."""
+    eta = plan.kind.settings["eta"]
+    step, shrink = eta / r, 1 - eta * (plan.lmbda / plan.n)
+    flat, grads, weights = buffers.flat, buffers.grads, buffers.flat[:buffers.n_weights]
+    signs = buffers.scratch[:buffers.n_weights]
+    ops: list[Op] = [(np.sign, (weights, signs))] if plan.l1 else []
+    ops.append((np.multiply, (grads, step, grads)))
+    if shrink != 1.0:
+        ops.append((np.multiply, (weights, shrink, weights)))
+    ops.append((np.subtract, (flat, grads, flat)))
+    if plan.l1:
+        kick = eta * (plan.l1 / plan.n)
+        ops += [(np.multiply, (signs, kick, signs)), (np.subtract, (weights, signs, weights))]
+    return ops
+
+
+def _objective_ops(buffers: _Buffers, plan: _Plan, r: int) -> list[Op]:
+    """The mean gradient (Σ∇ · 1/m), plus (λ/n)·W, plus (λ₁/n)·sgn W: the gradient every
+    other optimizer is given."""
+    grads, weights = buffers.grads, buffers.flat[:buffers.n_weights]
+    g_w, t = grads[:buffers.n_weights], buffers.scratch[:buffers.n_weights]
+    ops: list[Op] = [(np.multiply, (grads, 1.0 / r, grads))]
+    if plan.lmbda:
+        ops += [(np.multiply, (weights, plan.lmbda / plan.n, t)), (np.add, (g_w, t, g_w))]
+    if plan.l1:
+        ops += [(np.sign, (weights, t)), (np.multiply, (t, plan.l1 / plan.n, t)),
+                (np.add, (g_w, t, g_w))]
+    return ops
+
+
+def _momentum_step(b: _Buffers, settings: dict[str, float]) -> None:
+    """v ← μ·v - η·g; p ← p + v."""
+    (v,), g, t = b.moments, b.grads, b.scratch
+    np.multiply(v, settings["mu"], out=v)
+    np.multiply(g, settings["eta"], out=t)
+    np.subtract(v, t, out=v)
+    np.add(b.flat, v, out=b.flat)
+
+
+def _nesterov_step(b: _Buffers, settings: dict[str, float]) -> None:
+    """v ← μ·v - η·g; p ← p + (μ·v - η·g)."""
+    (v,), g, t, u = b.moments, b.grads, b.scratch, b.scratch2
+    mu, eta = settings["mu"], settings["eta"]
+    np.multiply(v, mu, out=v)
+    np.multiply(g, eta, out=t)
+    np.subtract(v, t, out=v)
+    np.multiply(v, mu, out=u)
+    np.subtract(u, t, out=u)
+    np.add(b.flat, u, out=b.flat)
+
+
+def _adam_step(b: _Buffers, settings: dict[str, float]) -> None:
+    """Adam as ``fnn.optimizers.adam`` computes it, operation for operation."""
+    (m, v), g, t, u = b.moments, b.grads, b.scratch, b.scratch2
+    beta1, beta2, eta, eps = settings["beta1"], settings["beta2"], settings["eta"], settings["eps"]
+    b.counter[0] += 1
+    step = b.counter[0]
+    np.multiply(m, beta1, out=m)
+    np.multiply(g, 1 - beta1, out=t)
+    np.add(m, t, out=m)
+    np.multiply(g, g, out=t)
+    np.multiply(t, 1 - beta2, out=t)
+    np.multiply(v, beta2, out=v)
+    np.add(v, t, out=v)
+    c1, c2 = 1 - beta1**step, 1 - beta2**step
+    np.divide(m, c1, out=u)
+    np.multiply(u, eta, out=u)  # eta · (m / c1)
+    np.divide(v, c2, out=t)
+    np.sqrt(t, out=t)
+    np.add(t, eps, out=t)
+    np.divide(u, t, out=u)
+    np.negative(u, out=u)
+    np.add(b.flat, u, out=b.flat)
+
+
+_OPTIMIZER_STEPS: dict[str, Callable[[_Buffers, dict[str, float]], None]] = {
+    "momentum": _momentum_step, "nesterov": _nesterov_step, "adam": _adam_step}
+

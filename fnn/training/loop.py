@@ -17,7 +17,6 @@ from functools import reduce
 from typing import Any, NamedTuple
 
 import numpy as np
-from toolz import accumulate
 
 from fnn._checks import Seed
 from fnn.activations import SIGMOID, per_layer
@@ -28,43 +27,12 @@ from fnn.monitor import measure
 from fnn.optimizers import State, learning_rate, scale_learning_rate
 from fnn.params import Params, check_params, sizes_of, tree_map
 from fnn.schedules import EpochSchedule, epochs_without_improvement, is_constant
-from fnn.training import fastpath
 from fnn.training.config import TrainConfig, make_config
-from fnn.training.reference import (
-    Carry,
-    EpochStreams,
-    Progress,
-    epoch_items,
-    epoch_streams,
-    run_epoch,
-    stepper,
-)
+from fnn.training.engines import ENGINES, REFERENCE, Engine, choose
+from fnn.training.reference import Carry, EpochStreams, Progress, epoch_streams
 
 __all__ = ["ENGINES", "Engine", "Prepared", "TrainState", "iterate_sgd", "prepare",
            "result_params", "sgd", "sgd_config", "train", "train_states"]
-
-
-class Engine(NamedTuple):
-    """A way to run one epoch: ``supports(params, data, config)`` says what it covers, and
-    ``epoch(carry, data, config, streams, progress=...)`` must then return the reference's bytes."""
-
-    name: str
-    supports: Callable[[Params, Batch, TrainConfig], bool]
-    epoch: Callable[..., Carry]
-
-
-def _always(params: Params, data: Batch, config: TrainConfig) -> bool:  # noqa: ARG001
-    return True
-
-
-REFERENCE = Engine("reference", _always, run_epoch)
-ENGINES: tuple[Engine, ...] = (Engine("numpy", fastpath.supports, fastpath.fast_epoch),
-                               REFERENCE)
-"""The engines training tries, in order; the reference fold supports everything."""
-
-
-def _engine(params: Params, data: Batch, config: TrainConfig) -> Engine:
-    return next(e for e in ENGINES if e.supports(params, data, config))
 
 
 class TrainState(NamedTuple):
@@ -81,12 +49,13 @@ class TrainState(NamedTuple):
 
 
 class Prepared(NamedTuple):
-    """Validated inputs of a training run."""
+    """Validated inputs of a training run, and the engine that will run its epochs."""
 
     params: Params
     data: Batch
     evaluation: Labelled | None
     config: TrainConfig
+    engine: Engine = REFERENCE
 
 
 def prepare(params: Any, training_data: Any, config: TrainConfig, *,
@@ -114,7 +83,8 @@ def prepare(params: Any, training_data: Any, config: TrainConfig, *,
                           "schedules) needs evaluation_data, got None")
     evaluation = None if evaluation_data is None else as_evaluation_data(
         evaluation_data, n_in=sizes[0], n_out=sizes[-1], dtype=dtype)
-    return Prepared(tree_map(np.copy, params), data, evaluation, config)
+    return Prepared(tree_map(np.copy, params), data, evaluation, config,
+                    choose(params, data, config))
 
 
 # --------------------------------------------------------------------------- the epochs
@@ -124,11 +94,10 @@ def _all_finite(params: Params) -> bool:
     return all(np.isfinite(a).all() for a in (*params.weights, *params.biases))
 
 
-def _locate_divergence(carry: Carry, data: Batch, config: TrainConfig, streams: EpochStreams,
-                       epoch: int, history: History) -> NonFiniteError:
+def _locate_divergence(engine: Engine, carry: Carry, data: Batch, config: TrainConfig,
+                       streams: EpochStreams, epoch: int, history: History) -> NonFiniteError:
     """Replay the (deterministic) epoch step by step to name the first bad mini-batch."""
-    steps = accumulate(stepper(config, data.x.shape[0], len(carry[0].weights) - 1),
-                       epoch_items(carry[0], data, config, streams), carry)
+    steps = engine.steps(carry, data, config, streams)
     last = next(steps)
     for i, new in enumerate(steps):
         if not _all_finite(new[0]):
@@ -202,7 +171,7 @@ def train_states(prepared: Prepared, *, start: TrainState | None = None,
     called as epochs run. A run that stops early (schedule or early stopping) marks its last
     record's ``stopped``.
     """
-    params, data, _, config = prepared
+    params, data, _, config, engine = prepared
     state = start or TrainState(params, config.optimizer.init(params), History())
     if state.history.stopped is not None:
         return
@@ -218,10 +187,9 @@ def train_states(prepared: Prepared, *, start: TrainState | None = None,
         carry = (state.params, state.opt_state)
         tick: Progress | None = None if progress is None else (
             lambda done, total, e=epoch: progress(e, done, total))
-        new = _engine(carry[0], data, epoch_config).epoch(carry, data, epoch_config, streams,
-                                                          progress=tick)
+        new = engine.epoch(carry, data, epoch_config, streams, progress=tick)
         if not _all_finite(new[0]):
-            raise _locate_divergence(carry, data, epoch_config,
+            raise _locate_divergence(engine, carry, data, epoch_config,
                                      epoch_streams(config.seed, epoch,
                                                    dropout=bool(config.dropout)),
                                      epoch, state.history)
@@ -294,7 +262,8 @@ def sgd(params: Any, training_data: Any, *, epochs: int, mini_batch_size: int, c
         evaluation_data: Any = None, monitor_evaluation_cost: bool = False,
         monitor_evaluation_accuracy: bool = False, monitor_training_cost: bool = False,
         monitor_training_accuracy: bool = False, monitor_traning_cost: bool | None = None,
-        optimizer_settings: Mapping[str, float] | None = None) -> tuple[Params, History]:
+        optimizer_settings: Mapping[str, float] | None = None,
+        jit: bool | None = None) -> tuple[Params, History]:
     """Train ``params`` by mini-batch gradient descent; return the final params and the History.
 
     ``params`` is any ``(weights, biases)`` pair; ``training_data`` is ``(x, y)``: x (n, n_in),
@@ -307,7 +276,10 @@ def sgd(params: Any, training_data: Any, *, epochs: int, mini_batch_size: int, c
     ``dropout`` the probability of dropping a hidden unit; ``schedule`` a function of
     (epoch, history) giving the factor of η for the epoch or None to stop
     (``fnn.schedules``); ``early_stop=N`` stops after N epochs without better evaluation
-    accuracy and returns the best params seen.
+    accuracy and returns the best params seen. ``jit`` chooses the compiled epoch
+    (``fnn[jit]``): by default it runs when numba is installed and covers the run; its bits
+    differ from NumPy's in the last places (see ``fnn.training.compiled``); ``jit=False``
+    keeps NumPy's, ``jit=True`` insists on the compiled one.
 
     Each epoch shuffles with its own stream of ``seed``, so the same seed gives bit-identical
     results and a k-epoch run is a prefix of a longer one; monitoring never changes the
@@ -330,5 +302,5 @@ def sgd(params: Any, training_data: Any, *, epochs: int, mini_batch_size: int, c
         "monitor_evaluation_accuracy": monitor_evaluation_accuracy,
         "monitor_training_cost": monitor_training_cost,
         "monitor_training_accuracy": monitor_training_accuracy,
-        "monitor_traning_cost": monitor_traning_cost})
+        "monitor_traning_cost": monitor_traning_cost, "jit": jit})
     return train(params, training_data, config, evaluation_data=evaluation)
