@@ -268,14 +268,14 @@ def parse_json(data: bytes, *, source: str, what: str,
     refused: list[tuple[object, str]] = []  # (the value standing in, what is wrong there)
     value = _loads(text, source, refused, error)
     if refused:
-        # a value a duplicate key overwrote is gone; the duplicate itself is always reported
+        # a value a duplicate key overwrote is gone (then its place is not known)
         problems: dict[int, str] = {}
         for target, problem in reversed(refused):  # the first problem found for each value
             problems[id(target)] = problem
-        where, problem = _first_place(value, problems)
+        where, problem = _first_place(value, problems) or ("", refused[0][1])
         if len(where) > 200:  # a place deep inside nested lists
             where = f"{where[:97]}...{where[-100:]}"
-        raise error(f"{source}: {where}: {problem}")
+        raise error(f"{source}: {where}: {problem}" if where else f"{source}: {problem}")
     return value
 
 
@@ -291,11 +291,18 @@ def _check_size(data: bytes, source: str, what: str, error: type[FnnError]) -> N
                     f"{MAX_JSON_VALUES:,} values (MAX_JSON_VALUES)")
 
 
+_MAX_REFUSED = 100  # refusals remembered: one, with its place, is all a message shows
+
+
 def _loads(text: str, source: str, refused: list[tuple[object, str]],
            error: type[FnnError]) -> Any:
+    def refuse(value: object, problem: str) -> None:
+        if len(refused) < _MAX_REFUSED:
+            refused.append((value, problem))
+
     def constant(token: str) -> _Bad:
         bad = _Bad(token)
-        refused.append((bad, f"expected a finite number, got {token}"))
+        refuse(bad, f"expected a finite number, got {token}")
         return bad
 
     def number(literal: str) -> float | _Bad:
@@ -310,8 +317,8 @@ def _loads(text: str, source: str, refused: list[tuple[object, str]],
 
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         obj = dict(pairs)
-        if len(obj) < len(pairs):
-            refused.append((obj, f"duplicate key {json.dumps(_first_duplicate(pairs))[:60]}"))
+        if len(obj) < len(pairs) and len(refused) < _MAX_REFUSED:
+            refuse(obj, f"duplicate key {json.dumps(_first_duplicate(pairs))[:60]}")
         return obj
 
     try:
@@ -358,9 +365,10 @@ def key_path(where: str, key: str) -> str:
     return f"{where}[{shown if len(shown) <= 40 else shown[:37] + '...'}]"
 
 
-def _first_place(root: Any, problems: dict[int, str]) -> tuple[str, str]:
+def _first_place(root: Any, problems: dict[int, str]) -> tuple[str, str] | None:
     """Where the first value (in the file's order) with a problem sits inside ``root``, e.g.
-    ``weights[1][3]``, and its problem. Only the current path's places are ever built."""
+    ``weights[1][3]``, and its problem; None if a duplicate key replaced every one of them.
+    Only the current path's places are ever built."""
     if id(root) in problems:
         return "top level", problems[id(root)]
     stack: list[tuple[Iterator[tuple[str, Any]], str]] = [(_children(root, ""), "")]
@@ -374,7 +382,7 @@ def _first_place(root: Any, problems: dict[int, str]) -> tuple[str, str]:
                 break
         else:
             stack.pop()
-    raise AssertionError("a refused value is always in the tree (a duplicate key's object)")
+    return None
 
 
 def _children(value: Any, where: str) -> Iterator[tuple[str, Any]]:

@@ -568,3 +568,18 @@ def test_a_results_append_killed_at_any_moment_leaves_every_earlier_line(tmp_pat
     append_line(path, line)  # the file as the previous run left it
     cycle = time.perf_counter() - started
     _kill_at_random_moments(write_forever, check, tmp_path, rounds=40, seed=3, cycle=cycle)
+
+
+def test_a_file_full_of_refusals_remembers_only_the_first_hundred():
+    many = b"[" + b'{"a":0,"a":0},' * 200_000 + b"{}]"  # 200,000 objects with a duplicate
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFormatError, match=r'^x\.json: \[0\]: duplicate key "a"$'):
+            parse_json(many, source="x.json", what="model")
+        assert tracemalloc.get_traced_memory()[1] < 40 * len(many)
+    finally:
+        tracemalloc.stop()
+    # the hundred remembered were all replaced by a duplicate key: the problem, without place
+    replaced = b'{"x": [' + b"NaN, " * 100 + b'0], "x": 1}'
+    with pytest.raises(ModelFormatError, match=r"^x\.json: expected a finite number, got NaN$"):
+        parse_json(replaced, source="x.json", what="model")

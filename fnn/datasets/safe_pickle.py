@@ -223,7 +223,7 @@ def _plain_dtype(pickled: Any, path: Path) -> np.dtype[Any]:
         raise DatasetFormatError(f"{path} holds an ndarray whose dtype is not a numpy.dtype")
     name, state = _text(pickled.name), pickled.state
     order = _text(state[1]) if isinstance(state, tuple) and len(state) >= 5 else None
-    if not (name in _DTYPE_NAMES and order in ("<", ">", "=", "|")
+    if not (isinstance(name, str) and name in _DTYPE_NAMES and order in ("<", ">", "=", "|")
             and state[2:5] == (None, None, None)):
         raise DatasetFormatError(
             f"{path} holds an ndarray whose dtype is not a plain number "
