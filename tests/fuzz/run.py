@@ -3,6 +3,7 @@
     python tests/fuzz/run.py --seconds 60                 # every target, 60 s each
     python tests/fuzz/run.py pickle idx --seconds 600 --work /tmp/fuzz   # keep the corpora
     python tests/fuzz/run.py --one pickle -- -runs=1000   # one target in this process
+    coverage run tests/fuzz/run.py --replay /tmp/fuzz     # the corpora once, for coverage.py
 
 Each target runs in its own process, seeded with its valid files (``targets``) and with the
 corpus already in ``--work`` (default: a new temporary folder, kept and named at the end). Only fnn's modules are
@@ -89,6 +90,25 @@ def _campaign(name: str, seconds: int, work: Path, extra: list[str]) -> dict[str
             "findings": found}
 
 
+def _replay(work: Path, names: list[str]) -> int:
+    """Run every kept input of ``work`` (seeds, corpus, findings) through its target once,
+    without atheris: for coverage.py (``coverage run tests/fuzz/run.py --replay WORK``)."""
+    from tests.fuzz.targets import TARGETS
+
+    failed = 0
+    for name in names or TARGETS:
+        inputs = sorted(p for part in ("seeds", "corpus", "artifacts")
+                        for p in (work / name / part).glob("*") if p.is_file())
+        for path in inputs:
+            try:
+                TARGETS[name].check(path.read_bytes())
+            except Exception as e:  # noqa: BLE001 - a finding, reported and counted
+                failed += 1
+                print(f"{name}: {path.name}: {type(e).__name__}: {str(e)[:200]}")
+        print(f"{name}: {len(inputs)} inputs replayed")
+    return int(failed > 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the targets named (default: all) and print their figures; 1 if any found something."""
     argv = sys.argv[1:] if argv is None else argv
@@ -99,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60, help="time per target")
     parser.add_argument("--work", type=Path, help="keep corpora, logs and findings here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--replay", type=Path, metavar="WORK",
+                        help="run the inputs kept in WORK once, without atheris")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:  # before anything imports fnn, so that atheris instruments it
@@ -109,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.targets) - set(TARGETS))
     if unknown:
         parser.error(f"unknown targets {unknown}; expected some of {list(TARGETS)}")
+    if args.replay:
+        return _replay(args.replay, args.targets)
     work = args.work or Path(tempfile.mkdtemp(prefix="fnn-fuzz-"))  # kept: it holds findings
     rows = [_campaign(name, args.seconds, work, extra) for name in args.targets or TARGETS]
     print(f"{'target':<11}{'s':>5}{'execs':>10}{'exec/s':>8}{'cov':>6}{'ft':>7}{'corpus':>8}"

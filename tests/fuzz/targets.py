@@ -1,10 +1,11 @@
-"""One fuzz target per parser entry point: its loader, error class, seeds and mutator.
+"""One fuzz target per parser entry point, and one for the labels they load.
 
 A target writes an input where its loader reads it (a pickle file, one of the four IDX files
 beside three good ones, a model, a checkpoint, a results file), loads it and checks the
 contract (``contract.check_load``) with the memory bound the README documents for that loader.
 Seeds are valid files, made here from fnn's own writers and the helpers of the dataset tests,
-so a run needs nothing but the repository.
+so a run needs nothing but the repository. The ``labels`` target feeds label arrays of any
+dtype, shape and value to ``cost``, ``backprop`` and ``sgd_step`` (issue 12's fourth point).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from random import Random
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -24,17 +26,17 @@ import numpy as np
 import fnn
 import fnn.errors
 from fnn.checkpoint import read_checkpoint, sgd_checkpointed
-from fnn.data import Labelled
+from fnn.data import Labelled, one_hot
 from fnn.datasets import load_idx, load_pickle
-from fnn.errors import DatasetFormatError, FnnError, ModelFormatError
+from fnn.errors import DataError, DatasetFormatError, FnnError, FnnTypeError, ModelFormatError
 from fnn.optimizers import adam, momentum
-from fnn.params import init_params
+from fnn.params import init_params, tree_equal
 from fnn.serialization import load, save
 from fnn.sweep import SweepData, base_run, make_sweep, read_results, run_sweep
 
 from ..mnist_files import digits, idx_bytes, pixel_splits, py2_pickle
 from . import mutators
-from .contract import check_load
+from .contract import MESSAGE_LIMIT, Finding, check_load
 
 __all__ = ["TARGETS", "Target"]
 
@@ -138,6 +140,83 @@ def _run_results(data: bytes, folder: Path, exact: bool) -> str:
     path = folder / "results.jsonl"
     path.write_bytes(data)
     return check_load(read_results, path, ResultsFormatError, _json_bound(data), exact=exact)
+
+
+# --------------------------------------------------------------------------- labels
+
+# what labels loaded from a file may be: any dtype, and shapes near (m,) and (m, n_out)
+_LABEL_DTYPES = (np.int64, np.int32, np.uint8, np.int8, np.float64, np.float32, np.bool_,
+                 np.int16)
+
+
+def _labels_case(data: bytes) -> tuple[Any, Any, Any]:
+    """(params, x, labels) from an input: 4 header bytes (batch size m and classes n_out, both
+    1 to 6 so that m == n_out often; the labels' dtype; their shape), then the labels' bytes."""
+    head = data[:4].ljust(4, b"\0")
+    m, n_out = 1 + head[0] % 6, 1 + head[1] % 6
+    dtype = np.dtype(_LABEL_DTYPES[head[2] % len(_LABEL_DTYPES)])
+    shape = ((m,), (m, n_out), (m, 1), (m + 1,), (n_out, m), ())[head[3] % 6]
+    count = int(np.prod(shape))
+    body = data[4:].ljust(count * dtype.itemsize, b"\0")[: count * dtype.itemsize]
+    labels = np.frombuffer(body, dtype).reshape(shape).copy()
+    rng = np.random.default_rng(zlib.crc32(data))
+    return init_params([3, 4, n_out], seed=int(rng.integers(2**32))), rng.random((m, 3)), labels
+
+
+def _run_labels(data: bytes, _folder: Path, _exact: bool) -> str:
+    """cost, backprop and sgd_step on labels loaded from anywhere: each refuses them with an
+    fnn error, or gives, bit for bit, what the one-hot rows they stand for give."""
+    params, x, labels = _labels_case(data)
+    n_out = params.weights[-1].shape[0]
+    calls = {
+        "cost": lambda y: fnn.cost(params, x, y, cost=fnn.cross_entropy),
+        "backprop": lambda y: fnn.backprop(params, x, y, fnn.quadratic),
+        "sgd_step": lambda y: fnn.sgd_step(params, (x, y), eta=0.5, lmbda=1.0, n=10,
+                                           cost=fnn.cross_entropy),
+    }
+    outcomes = set()
+    for name, call in calls.items():
+        try:
+            with np.errstate(all="ignore"):  # NaN rows are soft targets: a NaN cost, no error
+                got = call(labels)
+        except (DataError, FnnTypeError) as e:
+            if len(str(e)) > MESSAGE_LIMIT:
+                raise Finding(f"{name}: a message of {len(str(e))} characters") from e
+            outcomes.add(type(e).__name__)
+            continue
+        if labels.ndim == 1 and labels.dtype.kind not in "iu":
+            raise Finding(f"{name} took a {labels.dtype} vector {labels!r} as labels")
+        if labels.ndim == 1:  # integer labels: exactly what their one-hot rows give
+            with np.errstate(all="ignore"):
+                expected = call(one_hot(labels, n_out))
+            if not (tree_equal(got, expected) if isinstance(got, tuple) else got == expected):
+                raise Finding(f"{name}: labels {labels!r} and their one-hot rows differ")
+        outcomes.add("loaded")
+    return "/".join(sorted(outcomes))
+
+
+@functools.cache
+def _labels_seeds() -> dict[str, bytes]:
+    seeds = {}
+    for m, n_out in ((3, 3), (4, 2), (1, 1), (6, 6)):
+        labels = np.arange(m, dtype=np.int64) % n_out
+        seeds[f"int64-{m}-of-{n_out}"] = bytes([m - 1, n_out - 1, 0, 0]) + labels.tobytes()
+        seeds[f"one-hot-{m}-of-{n_out}"] = (bytes([m - 1, n_out - 1, 4, 1])
+                                           + one_hot(labels, n_out).tobytes())
+    return seeds
+
+
+def _mutate_labels(data: bytes, max_size: int, seed: int) -> bytes:
+    rng = Random(seed)
+    out = bytearray(data.ljust(4, b"\0"))
+    for _ in range(rng.choice((1, 2, 3))):
+        if rng.random() < 0.3:
+            out[rng.randrange(4)] = rng.randrange(256)  # batch size, classes, dtype, shape
+        elif len(out) > 4:
+            at = rng.randrange(4, len(out))
+            out[at] = rng.choice((0, 1, 2, 5, 0x7F, 0x80, 0xFF, rng.randrange(256)))
+    return mutators.byte_mutate(bytes(out), max_size, rng) if rng.random() < 0.2 \
+        else bytes(out[:max_size])
 
 
 # --------------------------------------------------------------------------- seeds
@@ -253,7 +332,8 @@ TARGETS = {target.name: target for target in (
     Target("model", _run_model, _model_seeds, mutators.mutate_json, 64 * 1024),
     Target("checkpoint", _run_checkpoint, _checkpoint_seeds, mutators.mutate_json, 64 * 1024),
     Target("results", _run_results, _results_seeds, mutators.mutate_json_lines, 64 * 1024),
+    Target("labels", _run_labels, _labels_seeds, _mutate_labels, 512),
 )}
-"""The five parser entry points, by name."""
+"""The five parser entry points, and the functions that take the labels they load."""
 
 assert all(issubclass(e, FnnError) for e in (CheckpointFormatError, ResultsFormatError))
