@@ -209,6 +209,18 @@ def read_capped(path: StrPath, cap: int, *, what: str,
 
     Reads (and allocates) at most the file's size plus one byte, or ``cap + 1`` bytes a
     chunk at a time when the file says less than it holds (a pipe, a growing file).
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = atomic_write_bytes(pathlib.Path(d) / "m.json", b"[1, 2]")
+    ...     read_capped(path, 2**30, what="model")
+    b'[1, 2]'
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = atomic_write_bytes(pathlib.Path(d) / "m.json", b"[1, 2]")
+    ...     read_capped(path, 5, what="model")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fnn.errors.ModelFormatError: .../m.json: more than 5 bytes; fnn reads model files of at most 5 bytes
     """
     with Path(path).open("rb") as file:
         size = min(os.fstat(file.fileno()).st_size, cap)
