@@ -111,3 +111,38 @@ def format_breakdown(title: str, totals: dict[str, float]) -> str:
             lines.append(f"  {name:<55} {seconds:7.3f} s  {seconds / profiled:6.1%}")
     return "\n".join(lines)
 
+
+
+def stream_breakdown(params, data, config, rounds: int) -> dict:
+    """Best seconds of one epoch per engine and row order (``_engines.ORDERS``), and of
+    GEMM-only, round-robin over ``rounds``.
+
+    The shuffled order gathers rows scattered over the whole training set (313 MB in
+    float64) from main memory; the sequential order reads them once in memory order, which
+    hardware prefetchers stream; the resident order takes the same m rows every batch, so
+    the gather hits cache and the epoch runs without data streaming. Shuffled minus
+    resident is what streaming the rows costs.
+    """
+    from _baselines import gemm_only_epoch
+    from _engines import ORDERS, jit_available, order_of
+    n, m = data.x.shape[0], config.mini_batch_size
+    sizes = (data.x.shape[1], *(w.shape[0] for w in params.weights))
+    engines = ("numba", "numpy") if jit_available() else ("numpy",)
+    timers = {f"{engine}|{kind}": _order_timer(engine, params, data, config, order_of(kind, n, m))
+              for engine in engines for kind in ORDERS}
+    timers["gemm_only"] = lambda: gemm_only_epoch(sizes, n, batch=m, dtype=data.x.dtype.type)
+    for key, timer in timers.items():
+        if key != "gemm_only":
+            timer()  # warm-up (compiles or loads the kernel)
+    samples: dict[str, list[float]] = {key: [] for key in timers}
+    for _ in range(rounds):
+        for key, timer in timers.items():
+            samples[key].append(timer())
+    return {"engines": list(engines), "orders": list(ORDERS),
+            "best": {key: min(v) for key, v in samples.items()}}
+
+
+def _order_timer(engine: str, params, data, config, order):
+    from _baselines import timed
+    from _engines import one_epoch
+    return lambda: timed(lambda: one_epoch(engine, params, data, config, order))

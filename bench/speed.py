@@ -46,6 +46,8 @@ DTYPES = ("f64", "f32")
 MIB = 1 << 20
 DEFAULT_PEER_PYTHON = "/work/venvs/peers/bin/python"
 DEFAULT_PEER_DIR = "/work/shared/bench"
+DEFAULT_JAX_PYTHON = "/work/venvs/jax/bin/python"
+DEFAULT_OLD_TREE = "/tmp/fnn-8770eeb"
 TIMED = ("fnn", "fnn_reference", "plain_numpy", "gemm_only", "network2", "monitor")
 
 
@@ -109,11 +111,23 @@ def _reference_setup(dtype_name: str, batch: int):
 
 
 def _epoch(kind: str, params, data, config):
-    """One epoch of ``kind`` (fast or reference) from params, epoch 0's streams of seed 0."""
+    """One epoch of ``kind`` (fast, reference or jit) from params, epoch 0's streams of seed 0.
+
+    Only fast and reference import what fnn had before the compiled engine (commit 8770eeb):
+    the ``numpy`` worker runs this on that tree too."""
+    if kind == "jit":
+        from _engines import one_epoch
+        return one_epoch("numba", params, data, config)[0]
     from fnn.training import epoch_streams, run_epoch
     from fnn.training.fastpath import fast_epoch
     epoch = fast_epoch if kind == "fast" else run_epoch
     return epoch((params, ()), data, config, epoch_streams(0, 0, dropout=False))[0]
+
+
+def _jit_check(params, data, config, fast) -> dict:
+    """The compiled epoch's params against fast_epoch's (and the kernel warmed up)."""
+    from _engines import agreement
+    return agreement(_epoch("jit", params, data, config), fast)
 
 
 def time_worker(args: argparse.Namespace) -> None:
@@ -126,6 +140,7 @@ def time_worker(args: argparse.Namespace) -> None:
         plain_epoch,
         timed,
     )
+    from _engines import jit_available
 
     from fnn.costs import cross_entropy
     from fnn.history import Monitor
@@ -138,6 +153,7 @@ def time_worker(args: argparse.Namespace) -> None:
     results = []
     first_reference = timed(lambda: results.append(_epoch("reference", params, data, config)))
     identical = tree_equal(fast, results[0])
+    jit = _jit_check(params, data, config, fast) if jit_available() else None
     both = Monitor(evaluation_cost=True, evaluation_accuracy=True)
     timers = {
         "fnn": lambda: timed(lambda: _epoch("fast", params, data, config)),
@@ -150,6 +166,8 @@ def time_worker(args: argparse.Namespace) -> None:
         "monitor": lambda: timed(lambda: measure(fast, 0, data, evaluation, cost=cross_entropy,
                                                  lmbda=LMBDA, monitor=both)),
     }
+    if jit:
+        timers["fnn_jit"] = lambda: timed(lambda: _epoch("jit", params, data, config))
     if args.quick:  # the bit check's run is the reference's one sample
         del timers["fnn_reference"]
     samples: dict[str, list[float]] = {name: [] for name in timers}
@@ -163,7 +181,8 @@ def time_worker(args: argparse.Namespace) -> None:
     _emit({"dtype": args.dtype, "batch": args.batch, "samples": samples,
            "best": {k: min(v) for k, v in samples.items()},
            "median": {k: statistics.median(v) for k, v in samples.items()},
-           "bit_identical_to_reference": identical, "flops_per_epoch": flops,
+           "bit_identical_to_reference": identical, "jit_vs_fnn": jit,
+           "chosen": _chosen(params, data, config), "flops_per_epoch": flops,
            "peak_gemm_flops": peak, "flop_floor": flops / peak,
            "hwm_mib": _proc_status_mib("VmHWM"), "threadpool": _threadpool_info(),
            "threads_compared": compared})
@@ -276,6 +295,95 @@ def profile_worker(args: argparse.Namespace) -> None:
            "fast": fast_breakdown(params, data, config)})
 
 
+def numpy_worker(args: argparse.Namespace) -> None:
+    """fast_epoch and GEMM-only of one workload, round-robin: the NumPy path's figures on
+    whichever fnn is imported (also commit 8770eeb's, through PYTHONPATH; nothing newer
+    than that tree is imported)."""
+    from _baselines import gemm_only_epoch, timed
+
+    import fnn.training.fastpath
+    _limit_threads(args.threads, args.clock)
+    params, data, _, config = _reference_setup(args.dtype, args.batch)
+    dtype = data.x.dtype.type
+    _epoch("fast", params, data, config)  # warm-up
+    timers = {"fnn": lambda: timed(lambda: _epoch("fast", params, data, config)),
+              "gemm_only": lambda: gemm_only_epoch(SIZES, N_TRAIN, batch=args.batch,
+                                                   dtype=dtype)}
+    samples: dict[str, list[float]] = {name: [] for name in timers}
+    for _ in range(args.rounds):
+        for name, timer in timers.items():
+            samples[name].append(timer())
+    _emit({"dtype": args.dtype, "batch": args.batch, "samples": samples,
+           "best": {k: min(v) for k, v in samples.items()},
+           "median": {k: statistics.median(v) for k, v in samples.items()},
+           "fastpath": str(Path(fnn.training.fastpath.__file__).resolve()),
+           "numba_importable": _importable("numba"), "chosen": _chosen(params, data, config)})
+
+
+def _importable(name: str) -> bool:
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True
+
+
+def _chosen(params, data, config) -> str | None:
+    """The engine training would choose, on trees that have engines (None before them)."""
+    try:
+        from fnn.training.engines import choose
+    except ImportError:
+        return None
+    return choose(params, data, config).name
+
+
+def options_worker(args: argparse.Namespace) -> None:
+    """One epoch per option row and engine, GEMM-only and the FLOP floor (see _options)."""
+    from _options import WITH_REFERENCE, time_options
+    _limit_threads(args.threads, args.clock)
+    result = time_options(_numpy_dtype(args.dtype), args.rounds,
+                          reference_rows=() if args.quick else WITH_REFERENCE)
+    _emit({"dtype": args.dtype, **result, "threadpool": _threadpool_info()})
+
+
+def recipe_worker(args: argparse.Namespace) -> None:
+    """The results recipe on the numpy and numba engines, GEMM-only, the FLOP floor."""
+    from _options import time_recipe
+    _limit_threads(args.threads, args.clock)
+    _emit({"threads": args.threads, "clock": args.clock, **time_recipe(args.rounds),
+           "threadpool": _threadpool_info()})
+
+
+def stream_worker(args: argparse.Namespace) -> None:
+    """The epoch with the real shuffle, rows in memory order, and the same m rows every
+    batch (cache-resident): what streaming the rows from memory costs (see _profile)."""
+    from _profile import stream_breakdown
+    _limit_threads(args.threads, args.clock)
+    params, data, _, config = _reference_setup(args.dtype, args.batch)
+    _emit({"dtype": args.dtype, "batch": args.batch,
+           **stream_breakdown(params, data, config, args.rounds)})
+
+
+def perf_worker(args: argparse.Namespace) -> None:
+    """Compiled epochs for ``perf record``: recording is switched on (through perf's control
+    fifos) only around the timed epochs, so start-up, data and compilation are left out."""
+    from _engines import one_epoch, order_of
+    _limit_threads(args.threads, args.clock)
+    params, data, _, config = _reference_setup(args.dtype, args.batch)
+    order = order_of(args.order, N_TRAIN, args.batch)
+    one_epoch(args.engine, params, data, config, order)  # compiles or loads the kernel
+    control, ack = args.perf_fifo.split(",")
+    with Path(control).open("w") as ctl, Path(ack).open() as acks:
+        for command, epochs in (("enable", args.epochs), ("disable", 0)):
+            ctl.write(command + "\n")
+            ctl.flush()
+            acks.readline()
+            for _ in range(epochs):
+                one_epoch(args.engine, params, data, config, order)
+    _emit({"dtype": args.dtype, "batch": args.batch, "engine": args.engine,
+           "order": args.order, "epochs": args.epochs})
+
+
 def _threadpool_info() -> list[dict]:
     try:
         from threadpoolctl import threadpool_info
@@ -286,7 +394,8 @@ def _threadpool_info() -> list[dict]:
 
 
 WORKERS = {"time": time_worker, "memory": memory_worker, "run": run_worker,
-           "profile": profile_worker}
+           "profile": profile_worker, "numpy": numpy_worker, "options": options_worker,
+           "recipe": recipe_worker, "stream": stream_worker, "perf": perf_worker}
 
 
 # --- the orchestrator ------------------------------------------------------------------------
@@ -305,41 +414,78 @@ def _result_line(stdout: str) -> dict | None:
     return json.loads(lines[-1][len("RESULT "):]) if lines else None
 
 
-def _run_worker(kind: str, options: list[str], args: argparse.Namespace) -> dict:
+def _run_worker(kind: str, options: list[str], args: argparse.Namespace, *,
+                threads: int | None = None, clock: str | None = None,
+                pythonpath: str | None = None, no_jit: bool | None = None) -> dict:
+    """Run a worker subprocess and return its RESULT; ``pythonpath`` imports fnn from another
+    tree, ``no_jit`` hides numba from it; threads and clock default to the run's."""
+    threads = args.threads if threads is None else threads
+    hide = args.no_jit if no_jit is None else no_jit
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", kind,
-               "--threads", str(args.threads), "--clock", args.clock,
+               "--threads", str(threads), "--clock", clock or args.clock,
                "--compare-threads", str(args.compare_threads), *options,
-               *(["--quick"] if args.quick else [])]
-    done = subprocess.run(command, capture_output=True, text=True, env=_child_env(args.threads),
-                          check=False)
+               *(["--quick"] if args.quick else []), *(["--no-jit"] if hide else [])]
+    env = _child_env(threads)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     result = _result_line(done.stdout)
     if done.returncode or result is None:
         raise RuntimeError(f"{shlex.join(command)} failed:\n{done.stderr[-3000:]}")
     return result
 
 
-def _run_peer(script: str, dtype: str, batch: int, args: argparse.Namespace) -> dict:
-    """One peer script's RESULT, its seconds scaled to a 50,000-example epoch, or why not."""
-    python, folder = Path(args.peer_python), Path(args.peer_dir)
-    if not python.exists():
-        return {"status": f"not installed (no peer python at {python})"}
-    if not (folder / script).exists():
-        return {"status": f"not installed (no {folder / script})"}
-    n, epochs = (5000, 1) if args.quick else (N_TRAIN, 2)
-    command = [str(python), script, "--dtype", dtype, "--batch", str(batch), "--n", str(n),
-               "--epochs", str(epochs), "--warmup", "1", "--threads", str(args.threads)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=folder,
-                          env=_child_env(args.threads), check=False)
+def _peer(python: str, script: Path, options: list[str], threads: int) -> dict:
+    """A peer script's RESULT (status ok), or why not (not installed, failed)."""
+    if not Path(python).exists():
+        return {"status": f"not installed (no interpreter at {python})"}
+    if not script.exists():
+        return {"status": f"not installed (no {script})"}
+    done = subprocess.run([python, script.name, *options, "--threads", str(threads)],
+                          capture_output=True, text=True, cwd=script.parent,
+                          env=_child_env(threads), check=False)
     result = _result_line(done.stdout)
     if result is None:
         missing = "No module named" in done.stderr
         reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no RESULT"
         return {"status": "not installed" if missing else "failed", "error": reason}
-    result["status"] = "ok"
-    # the peers time with wall clocks; their CPU/wall ratio converts that to CPU seconds
-    cpu_share = result.get("cpu_per_wall") or 1.0 if args.clock == "cpu" else 1.0
-    result["s_per_50k_epoch"] = result["s_per_epoch_min"] * cpu_share * N_TRAIN / result["n"]
+    return {**result, "status": "ok"}
+
+
+def _per_50k(result: dict, clock: str) -> dict:
+    """The peer's best epoch in seconds of ``clock`` per 50,000 examples (peers time with
+    wall clocks; their CPU/wall ratio converts that to CPU seconds)."""
+    if result["status"] == "ok":
+        cpu_share = (result.get("cpu_per_wall") or 1.0) if clock == "cpu" else 1.0
+        result["s_per_50k_epoch"] = result["s_per_epoch_min"] * cpu_share * N_TRAIN / result["n"]
     return result
+
+
+def _run_peer(script: str, dtype: str, batch: int, args: argparse.Namespace) -> dict:
+    """One shared peer script's RESULT, its seconds scaled to a 50,000-example epoch."""
+    n, epochs = (5000, 1) if args.quick else (N_TRAIN, 2)
+    options = ["--dtype", dtype, "--batch", str(batch), "--n", str(n), "--epochs", str(epochs),
+               "--warmup", "1"]
+    return _per_50k(_peer(args.peer_python, Path(args.peer_dir) / script, options,
+                          args.threads), args.clock)
+
+
+def _run_jax(dtype: str, batch: int, args: argparse.Namespace) -> dict:
+    """bench/_peer_jax.py in the JAX interpreter: the epoch as one jitted lax.scan."""
+    n, epochs = (5000, 1) if args.quick else (N_TRAIN, 3)
+    options = ["--dtype", dtype, "--batch", str(batch), "--n", str(n), "--epochs", str(epochs),
+               "--warmup", "1"]
+    return _per_50k(_peer(args.jax_python, HERE / "_peer_jax.py", options, args.threads),
+                    args.clock)
+
+
+def _run_torch_recipe(threads: int, args: argparse.Namespace) -> dict:
+    """bench/_peer_torch_recipe.py in the peer interpreter with ``threads`` threads (fewer
+    examples with more than one thread, where a loaded machine makes it very slow)."""
+    n = 5000 if args.quick else (N_TRAIN if threads == 1 else 10_000)
+    options = ["--n", str(n), "--epochs", "1" if args.quick else "2", "--warmup", "1"]
+    return _per_50k(_peer(args.peer_python, HERE / "_peer_torch_recipe.py", options, threads),
+                    args.clock if threads == 1 else "wall")
 
 
 def _machine() -> dict:
@@ -362,7 +508,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def _targets(report: dict) -> list[tuple[str, float | None, float]]:
-    """(what, measured ratio, target) for every target of issue 4 that this run measured."""
+    """(what, measured ratio, target) for every target of issues 4 and 11 this run measured."""
     by = {(w["dtype"], w["batch"]): w for w in report["workloads"]}
     out = []
     if ("f64", 10) in by:
@@ -387,7 +533,8 @@ def _targets(report: dict) -> list[tuple[str, float | None, float]]:
         torch_run = run["epochs"] * _peer_s(by["f64", 10], "torch")
         out.append(("30-epoch run / PyTorch 30 epochs (f64, b10)",
                     _ratio(run["fnn_fast_s"], torch_run), 0.2))
-    return out
+    from _report import issue11_targets
+    return out + issue11_targets(report)
 
 
 def _peer_s(workload: dict, name: str) -> float | None:
@@ -421,35 +568,33 @@ def _table(report: dict) -> str:
 
 
 def _print_report(report: dict) -> None:
-    m = report["machine"]
+    m, v = report["machine"], report["versions"]
+    pools = report["workloads"][0]["threadpool"] if report["workloads"] else m["threadpool"]
     blas = ", ".join(f"{t['internal_api']} {t['version']} ({t['architecture']}, "
-                     f"{t['num_threads']} threads)" for t in report["workloads"][0]["threadpool"])
+                     f"{t['num_threads']} threads)" for t in pools)
     print(f"fnn speed: {m['cpu']} ({m['cpus']} CPUs), Python {m['python']}, NumPy {m['numpy']}, "
           f"{blas or 'BLAS unknown'}; --threads {report['threads']}")
+    print("versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val))
     print(f"command: {report['command']}")
     print(f"{report['clock']} seconds per 50,000-example epoch, best of {report['rounds']} "
           "interleaved rounds; ratios are fnn / baseline\n")
+    if report["workloads"]:
+        _print_workloads(report)
+    _print_memory_and_run(report)
+    _print_issue11(report)
+    print("\ntargets (issue 4, then issue 11):")
+    for t in report["targets"]:
+        mark = {"met": "met ", "missed": "MISS", "n/a": "n/a ", "borderline": "~met"}[t["status"]]
+        shown = "   -  " if t["value"] is None else f"{t['value']:6.3f}"
+        print(f"  {mark} {t['what']:<58} {shown} (target <= {t['target']})")
+
+
+def _print_workloads(report: dict) -> None:
     print(_table(report))
     peers = {name: w.get("peers", {}).get(name, {}).get("status")
-             for w in report["workloads"] for name in ("torch", "sklearn")}
+             for w in report["workloads"] for name in ("torch", "sklearn", "jax")}
     if any(status != "ok" for status in peers.values() if status):
         print("peers:", "; ".join(f"{k}: {v}" for k, v in peers.items() if v and v != "ok"))
-    epochs = report["memory"][0]["epochs"] if report["memory"] else 0
-    print(f"\nmemory ({epochs} epoch{'s' * (epochs != 1)} of batch 10, evaluation accuracy "
-          "monitored, fresh process):")
-    for mem in report["memory"]:
-        print(f"  {mem['dtype']} {mem['mode']:<4} peak {mem['hwm_mib']:7.1f} MiB; budget "
-              f"{mem['budget_mib']:7.1f} MiB (arrays {mem['arrays_mib']:.1f} + 100); "
-              f"interpreter {mem['interpreter_mib']:.0f} MiB")
-    if report.get("run"):
-        run = report["run"]
-        print(f"\n{run['epochs']}-epoch run with evaluation accuracy (f64, b10): fnn fast path "
-              f"{run['fnn_fast_s']:.2f} s, fnn.sgd as wired {run['fnn_sgd_s']:.2f} s")
-    print("\ntargets:")
-    for what, ratio, target in _targets(report):
-        mark = "n/a " if ratio is None else ("met " if ratio <= target else "MISS")
-        shown = "   -  " if ratio is None else f"{ratio:6.3f}"
-        print(f"  {mark} {what:<46} {shown} (target <= {target})")
     compared = [w for w in report["workloads"] if w.get("threads_compared")]
     if compared:
         print("\nBLAS threads (fast_epoch, wall seconds, best of the rounds):")
@@ -459,34 +604,79 @@ def _print_report(report: dict) -> None:
         print(f"  {w['dtype']} b{w['batch']:<5} {times}; same bits: {c['same_bits']}")
     identical = all(w["bit_identical_to_reference"] for w in report["workloads"])
     print(f"\nfast_epoch bit-identical to run_epoch in every workload: {identical}")
+    checks = [w["jit_vs_fnn"] for w in report["workloads"] if w.get("jit_vs_fnn")]
+    if checks:
+        print("compiled epoch within TOLERANCE of fast_epoch in every workload: "
+              f"{all(c['within'] for c in checks)} (largest relative gap "
+              f"{max(c['relative_gap'] for c in checks):.1e})")
+    from _report import engines_table
+    print("\nengines (fnn = NumPy fast path, jit = compiled epoch; jax = one jitted lax.scan; "
+          "'jit vs fnn' = max |Δparam| / max |param|, ! = outside TOLERANCE):")
+    print(engines_table(report["workloads"]))
+
+
+def _print_memory_and_run(report: dict) -> None:
+    if report["memory"]:
+        epochs = report["memory"][0]["epochs"]
+        print(f"\nmemory ({epochs} epoch{'s' * (epochs != 1)} of batch 10, evaluation accuracy "
+              "monitored, fresh process):")
+    for mem in report["memory"]:
+        print(f"  {mem['dtype']} {mem['mode']:<4} peak {mem['hwm_mib']:7.1f} MiB; budget "
+              f"{mem['budget_mib']:7.1f} MiB (arrays {mem['arrays_mib']:.1f} + 100); "
+              f"interpreter {mem['interpreter_mib']:.0f} MiB")
+    if report.get("run"):
+        run = report["run"]
+        print(f"\n{run['epochs']}-epoch run with evaluation accuracy (f64, b10): fnn fast path "
+              f"{run['fnn_fast_s']:.2f} s, fnn.sgd as wired {run['fnn_sgd_s']:.2f} s")
+
+
+def _print_issue11(report: dict) -> None:
+    from _report import options_table, recipe_table, stream_table, without_numba_table
+    for section in report.get("options", []):
+        print("\noption rows (each option alone on plain SGD + L2; ! = outside TOLERANCE):")
+        print(options_table(section))
+    if report.get("recipe"):
+        print("\nthe results recipe:")
+        print(recipe_table(report["recipe"]))
+    if report.get("without_numba"):
+        print("\nwithout numba:")
+        print(without_numba_table(report["without_numba"]))
+    if report.get("stream"):
+        print("\ndata streaming (epoch with the real shuffle, rows in memory order, and the "
+              "same m rows every batch; streaming = (shuffled - resident) / shuffled):")
+        print(stream_table(report["stream"]))
 
 
 def _print_profile(result: dict) -> None:
     from _profile import format_breakdown
+    from _report import perf_table, stream_table
     print(f"\nprofile ({result['dtype']}, batch {result['batch']}):")
     print(format_breakdown("run_epoch (cProfile, own time per function)", result["reference"]))
     print(format_breakdown("fast_epoch (timer around every NumPy call)", result["fast"]))
+    print("\ncompiled and NumPy epochs with shuffled, sequential and cache-resident rows "
+          "(best of the rounds; streaming = (shuffled - resident) / shuffled):")
+    print(stream_table(result["stream"]))
+    if result["perf"]:
+        print("\nperf record of 5 compiled epochs (samples by library):")
+        print(perf_table(result["perf"]))
 
 
-def _workloads(quick: bool) -> list[tuple[str, int]]:
-    """Every (dtype, batch); --quick keeps float32 at batch 10 only (its one target)."""
+def _workloads(quick: bool, *, f32_all: bool = True) -> list[tuple[str, int]]:
+    """Every (dtype, batch); --quick keeps float32 at batch 10 only (its one target) and
+    float64 at batch 10 only where ``f32_all`` is False (the extra measurements)."""
+    if quick and not f32_all:
+        return [("f64", 10)]
     return [(d, b) for d in DTYPES for b in BATCHES if not quick or d == "f64" or b == 10]
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    args.clock = args.clock or ("cpu" if args.threads == 1 else "wall")
-    if args.worker:
-        WORKERS[args.worker](args)
-        return 0
-    if args.profile:
-        _print_profile(_run_worker("profile", ["--dtype", "f64", "--batch", "10"], args))
-        return 0
-    rounds = args.rounds or (2 if args.quick else 5)
-    report = {"machine": _machine(), "threads": args.threads, "rounds": rounds,
-              "clock": args.clock,
-              "command": shlex.join([Path(sys.executable).name, *sys.argv]),
-              "workloads": [], "memory": [], "run": None}
+PARTS = ("table", "memory", "run", "options", "recipe", "no-numba", "stream")
+"""The sections of a run (``--parts``): the workload table with its peers, peak memory, the
+30-epoch run, the option rows, the results recipe, the NumPy path without numba (and at
+commit 8770eeb), and the data-streaming measurement of the compiled epoch."""
+
+
+def _table_part(args: argparse.Namespace, rounds: int) -> list[dict]:
+    workloads = []
     for dtype, batch in _workloads(args.quick):
         workload = _run_worker("time", ["--dtype", dtype, "--batch", str(batch),
                                         "--rounds", str(rounds), "--n2-examples",
@@ -495,18 +685,182 @@ def main(argv: list[str] | None = None) -> int:
             workload["peers"] = {name: _run_peer(script, dtype, batch, args)
                                  for name, script in (("torch", "peer_torch.py"),
                                                       ("sklearn", "peer_sklearn.py"))}
-        report["workloads"].append(workload)
-    for dtype in DTYPES:
-        for mode in (("fast",) if args.quick else ("fast", "sgd")):
-            report["memory"].append(_run_worker(
-                "memory", ["--dtype", dtype, "--mode", mode, "--epochs", "1" if args.quick else "2",
-                           *(["--mnist"] if args.mnist else [])], args))
-    if not args.quick:
-        report["run"] = _run_worker("run", ["--dtype", "f64", "--epochs", "30"], args)
+            workload["peers"]["jax"] = _run_jax(dtype, batch, args)
+        workloads.append(workload)
+    return workloads
+
+
+def _memory_part(args: argparse.Namespace) -> list[dict]:
+    return [_run_worker("memory", ["--dtype", dtype, "--mode", mode, "--epochs",
+                                   "1" if args.quick else "2",
+                                   *(["--mnist"] if args.mnist else [])], args)
+            for dtype in DTYPES for mode in (("fast",) if args.quick else ("fast", "sgd"))]
+
+
+def _options_part(args: argparse.Namespace, rounds: int) -> list[dict]:
+    """The option rows, per dtype (float64 only with --quick, one round)."""
+    dtypes = ("f64",) if args.quick else DTYPES
+    return [_run_worker("options", ["--dtype", dtype, "--rounds",
+                                    str(1 if args.quick else rounds)], args)
+            for dtype in dtypes]
+
+
+def _recipe_part(args: argparse.Namespace, rounds: int) -> list[dict]:
+    """The results recipe with 1 thread (CPU clock) and 2 threads (wall clock), each with
+    PyTorch doing the same; --quick: 1 thread, one round."""
+    out = []
+    for threads in ((1,) if args.quick else (1, 2)):
+        clock = args.clock if threads == 1 else "wall"
+        times = 1 if args.quick else (rounds if threads == 1 else 2)
+        result = _run_worker("recipe", ["--rounds", str(times)], args, threads=threads,
+                             clock=clock)
+        result["peers"] = {"torch": _run_torch_recipe(threads, args)}
+        out.append(result)
+    return out
+
+
+def _without_numba_part(args: argparse.Namespace, rounds: int) -> dict:
+    """The NumPy fast path with numba hidden, and at the old tree (commit 8770eeb, before
+    the compiled engine) when it is there: fast_epoch and GEMM-only, workload by workload,
+    the two trees back to back; plus bench/results/speed-issue10-after.json for reference."""
+    old = args.old_tree if args.old_tree and Path(args.old_tree, "fnn").is_dir() else None
+    rows = []
+    for dtype, batch in _workloads(args.quick, f32_all=False):
+        options = ["--dtype", dtype, "--batch", str(batch), "--rounds", str(rounds)]
+        row = {"dtype": dtype, "batch": batch,
+               "now": _run_worker("numpy", options, args, no_jit=True)}
+        if old:
+            row["old"] = _run_worker("numpy", options, args, pythonpath=old, no_jit=False)
+        rows.append(row)
+    return {"old_tree": old, "old_commit": _commit_of(old) if old else None,
+            "old_tree_status": "ok" if old else _old_tree_hint(args.old_tree),
+            "workloads": rows, "issue10_after": _issue10_after()}
+
+
+def _commit_of(tree: str) -> str | None:
+    done = subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or None
+
+
+def _old_tree_hint(path: str) -> str:
+    return (f"skipped: no fnn tree at {path!r}; make one with "
+            f"`git worktree add --detach {path or '/tmp/fnn-8770eeb'} 8770eeb`")
+
+
+def _issue10_after() -> dict:
+    """fnn / GEMM-only per workload in bench/results/speed-issue10-after.json (commit
+    8770eeb's NumPy path, measured before the compiled engine existed)."""
+    path = HERE / "results" / "speed-issue10-after.json"
+    if not path.exists():
+        return {}
+    saved = json.loads(path.read_text())
+    return {f"{w['dtype']} b{w['batch']}": w["best"]["fnn"] / w["best"]["gemm_only"]
+            for w in saved["workloads"]}
+
+
+def _stream_part(args: argparse.Namespace, rounds: int) -> list[dict]:
+    """The epoch with shuffled, sequential and cache-resident rows (see _profile)."""
+    return [_run_worker("stream", ["--dtype", dtype, "--batch", str(batch), "--rounds",
+                                   str(rounds)], args)
+            for dtype, batch in _workloads(args.quick, f32_all=False)]
+
+
+def _profile_part(args: argparse.Namespace) -> dict:
+    """--profile: the NumPy breakdowns, the streaming measurement and perf's shares."""
+    from _perf import available
+    rounds = args.rounds or 3
+    result = _run_worker("profile", ["--dtype", "f64", "--batch", "10"], args)
+    result["stream"] = _stream_part(args, rounds)
+    result["perf"] = ([_perf_run(args, order) for order in ("shuffled", "resident")]
+                      if available() and not args.no_jit else [])
+    return result
+
+
+def _perf_run(args: argparse.Namespace, order: str) -> dict:
+    """perf's shares for 5 compiled epochs (f64, batch 10) in the row order ``order``."""
+    from _perf import record
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", "perf",
+               "--threads", str(args.threads), "--clock", args.clock, "--dtype", "f64",
+               "--batch", "10", "--engine", "numba", "--order", order, "--epochs", "5"]
+    return {"order": order, "engine": "numba", "dtype": "f64", "batch": 10,
+            **record(command, _child_env(args.threads))}
+
+
+def _versions(report: dict) -> dict:
+    """Versions of the libraries the run used (fnn side from metadata; peers from their
+    RESULT lines)."""
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for name in ("fnn", "numpy", "scipy", "numba", "llvmlite", "threadpoolctl"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    peers = [p for w in report.get("workloads", []) for p in w.get("peers", {}).values()]
+    peers += [p for r in report.get("recipe", []) for p in r.get("peers", {}).values()]
+    for key in ("torch", "jax", "jaxlib", "sklearn"):
+        out[key] = next((p[key] for p in peers if p.get("status") == "ok" and key in p), None)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.clock = args.clock or ("cpu" if args.threads == 1 else "wall")
+    if args.worker:
+        if args.no_jit:
+            from _engines import hide_numba
+            hide_numba()
+        WORKERS[args.worker](args)
+        return 0
+    if args.profile:
+        profile = _profile_part(args)
+        _print_profile(profile)
+        if args.json:
+            Path(args.json).write_text(json.dumps(profile, indent=1) + "\n")
+        return 0
+    report = _measure(args)
     _print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     return 0
+
+
+def _measure(args: argparse.Namespace) -> dict:
+    """Every part of the run asked for, in one report."""
+    rounds = args.rounds or (2 if args.quick else 5)
+    parts = set(args.parts.split(",")) if args.parts else set(PARTS)
+    report: dict = {"machine": _machine(), "threads": args.threads, "rounds": rounds,
+                    "clock": args.clock, "no_jit": args.no_jit,
+                    "command": shlex.join([Path(sys.executable).name, *sys.argv]),
+                    "workloads": [], "memory": [], "run": None}
+    if "table" in parts:
+        report["workloads"] = _table_part(args, rounds)
+    if "memory" in parts:
+        report["memory"] = _memory_part(args)
+    if "run" in parts and not args.quick:
+        report["run"] = _run_worker("run", ["--dtype", "f64", "--epochs", "30"], args)
+    if "options" in parts:
+        report["options"] = _options_part(args, rounds)
+    if "recipe" in parts:
+        report["recipe"] = _recipe_part(args, rounds)
+    if "no-numba" in parts:
+        report["without_numba"] = _without_numba_part(args, rounds)
+    if "stream" in parts and not args.no_jit:
+        report["stream"] = _stream_part(args, rounds)
+    report["versions"] = _versions(report)
+    report["targets"] = [{"what": what, "value": value, "target": target,
+                          "status": _status(value, target)}
+                         for what, value, target in _targets(report)]
+    return report
+
+
+def _status(value: float | None, target: float) -> str:
+    """met, missed, or borderline: above the limit by less than the 5 % that ratios move
+    between runs on a shared machine (see bench/README.md)."""
+    if value is None:
+        return "n/a"
+    return "met" if value <= target else "borderline" if value <= 1.05 * target else "missed"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -528,12 +882,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true", help="only print where an epoch's time goes")
     p.add_argument("--mnist", action="store_true",
                    help="measure memory on the real MNIST files (fnn.datasets.load_mnist)")
+    p.add_argument("--jax-python", default=os.environ.get("FNN_JAX_PYTHON", DEFAULT_JAX_PYTHON),
+                   help="interpreter with jax for bench/_peer_jax.py")
+    p.add_argument("--old-tree", default=os.environ.get("FNN_OLD_TREE", DEFAULT_OLD_TREE),
+                   help="a checkout of commit 8770eeb (the NumPy path before the compiled "
+                        "engine), timed in the same run; '' skips it")
+    p.add_argument("--no-jit", action="store_true",
+                   help="hide numba from every fnn subprocess, as if it were not installed")
+    p.add_argument("--parts", help=f"comma-separated subset of {','.join(PARTS)} (default all)")
     p.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     p.add_argument("--dtype", choices=DTYPES, default="f64", help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, default=10, help=argparse.SUPPRESS)
     p.add_argument("--mode", choices=("fast", "sgd"), default="fast", help=argparse.SUPPRESS)
     p.add_argument("--epochs", type=int, default=2, help=argparse.SUPPRESS)
     p.add_argument("--n2-examples", type=int, default=5000, help=argparse.SUPPRESS)
+    p.add_argument("--engine", default="numba", help=argparse.SUPPRESS)
+    p.add_argument("--order", default="shuffled", help=argparse.SUPPRESS)
+    p.add_argument("--perf-fifo", help=argparse.SUPPRESS)
     return p
 
 
