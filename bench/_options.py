@@ -111,6 +111,17 @@ def _checks(params, data, configs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _gemm_timers(sizes, batch: int, dtype) -> dict[Any, Callable[[], float]]:
+    """GEMM-only at these shapes from NumPy, and from numba when the compiled engine runs."""
+    timers: dict[Any, Callable[[], float]] = {
+        ("gemm", "only"): lambda: gemm_only_epoch(sizes, N_TRAIN, batch=batch, dtype=dtype)}
+    if jit_available():
+        from _jit_gemm import gemm_only_jit_epoch
+        timers["gemm", "jit"] = lambda: gemm_only_jit_epoch(sizes, N_TRAIN, batch=batch,
+                                                            dtype=dtype)
+    return timers
+
+
 def _summary(samples: dict[Any, list[float]]) -> tuple[dict, dict]:
     best = {f"{row}|{engine}": min(v) for (row, engine), v in samples.items()}
     median = {f"{row}|{engine}": statistics.median(v) for (row, engine), v in samples.items()}
@@ -126,7 +137,7 @@ def time_options(dtype, rounds: int, rows: tuple[str, ...] = ROWS,
     timers: dict[Any, Callable[[], float]] = {
         (row, name): _epoch_timer(name, params, data, config)
         for row, config in configs.items() for name in _engines(row in reference_rows)}
-    timers["gemm", "only"] = lambda: gemm_only_epoch(SIZES, N_TRAIN, batch=BATCH, dtype=dtype)
+    timers.update(_gemm_timers(SIZES, BATCH, dtype))
     best, median = _summary(_round_robin(timers, rounds))
     peak = peak_gemm_rate(dtype)
     return {"rows": list(rows), "best": best, "median": median, "checks": checks,
@@ -143,8 +154,7 @@ def time_recipe(rounds: int) -> dict[str, Any]:
     checks = _checks(params, data, {"recipe": config})["recipe"]
     timers: dict[Any, Callable[[], float]] = {
         ("recipe", name): _epoch_timer(name, params, data, config) for name in _engines(False)}
-    timers["gemm", "only"] = lambda: gemm_only_epoch(RECIPE_SIZES, N_TRAIN,
-                                                     batch=RECIPE_BATCH, dtype=dtype)
+    timers.update(_gemm_timers(RECIPE_SIZES, RECIPE_BATCH, dtype))
     best, median = _summary(_round_robin(timers, rounds))
     flops, peak = flops_per_epoch(RECIPE_SIZES, N_TRAIN), peak_gemm_rate(dtype)
     return {"best": best, "median": median, "checks": checks, "flops_per_epoch": flops,

@@ -131,9 +131,13 @@ def stream_breakdown(params, data, config, rounds: int) -> dict:
     timers = {f"{engine}|{kind}": _order_timer(engine, params, data, config, order_of(kind, n, m))
               for engine in engines for kind in ORDERS}
     timers["gemm_only"] = lambda: gemm_only_epoch(sizes, n, batch=m, dtype=data.x.dtype.type)
+    if jit_available():
+        from _jit_gemm import gemm_only_jit_epoch
+        timers["gemm_jit"] = lambda: gemm_only_jit_epoch(sizes, n, batch=m,
+                                                         dtype=data.x.dtype.type)
     for key, timer in timers.items():
         if key != "gemm_only":
-            timer()  # warm-up (compiles or loads the kernel)
+            timer()  # warm-up (compiles or loads the kernels)
     samples: dict[str, list[float]] = {key: [] for key in timers}
     for _ in range(rounds):
         for key, timer in timers.items():

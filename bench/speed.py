@@ -1,26 +1,39 @@
 """Time fnn's training epoch against its baselines, all in one run; print ratios, write JSON.
 
-    python bench/speed.py [--quick] [--json out.json] [--peer-python PATH] [--threads 1]
-                          [--rounds N] [--profile] [--mnist]
+    python bench/speed.py [--quick] [--json out.json] [--peer-python PATH] [--jax-python PATH]
+                          [--threads 1] [--rounds N] [--parts table,options,...] [--no-jit]
+                          [--old-tree PATH] [--profile] [--mnist]
 
 The reference workload (issue 4): a 784-30-10 sigmoid net, cross-entropy, eta 0.5,
 lmbda 5.0, 50,000 random training examples of 784 features, one epoch, mini-batches of
 10, 100 and 1000, float64 and float32. Each (dtype, batch) workload runs in a fresh
 subprocess that times, round-robin so that drift hits all of them alike,
 
-  fnn            fnn.training.fastpath.fast_epoch (what training runs for these settings)
-  fnn reference  fnn.training.run_epoch (the pure fold it must match bit for bit)
+  fnn            fnn.training.fastpath.fast_epoch, the NumPy engine
+  jit            fnn.training.compiled.compiled_epoch, the compiled (numba) engine, checked
+                 against fnn within fnn.training.compiled.TOLERANCE
+  fnn reference  fnn.training.run_epoch (the pure fold fnn must match bit for bit)
   plain NumPy    a straightforward vectorised loop (bench/_baselines.py)
   network2       network2's per-example algorithm, timed on a prefix and scaled
   GEMM only      only the matrix products of the epoch; FLOP floor = FLOPs / peak GEMM rate
   monitor        measuring evaluation cost and accuracy on 10,000 examples
 
 and reports the best (minimum) of the rounds: other work on a shared machine only ever
-adds time, so the minimum is the steadiest estimate (medians are in the JSON). PyTorch and scikit-learn run the shared peer scripts in their own
-interpreter (--peer-python, or $FNN_PEER_PYTHON, or /work/venvs/peers/bin/python); without
-it they are reported as not installed. Peak memory of a 2-epoch run with evaluation
-monitoring is measured in fresh subprocesses (VmHWM). --threads N limits BLAS threads in
-every subprocess (0: the library default); OPENBLAS_CORETYPE and the like are left alone.
+adds time, so the minimum is the steadiest estimate (medians are in the JSON). PyTorch and
+scikit-learn run the shared peer scripts in their own interpreter (--peer-python, or
+$FNN_PEER_PYTHON, or /work/venvs/peers/bin/python), JAX runs bench/_peer_jax.py in its own
+(--jax-python, or $FNN_JAX_PYTHON, or /work/venvs/jax/bin/python); without them they are
+reported as not installed. Peak memory of a 2-epoch run with evaluation monitoring is
+measured in fresh subprocesses (VmHWM).
+
+Issue 11 adds, each part in its own subprocesses (--parts picks some): the option rows
+(bench/_options.py: each chapter-3 option alone on plain SGD, every engine), the results
+recipe (784-800-10, float32) with PyTorch at 1 and 2 threads, the NumPy path with numba
+hidden and at an old checkout (--old-tree, commit 8770eeb), and the compiled epoch with
+shuffled, sequential and cache-resident rows (what streaming the rows costs). --profile
+prints where the time goes instead (cProfile, per NumPy call, and perf for the compiled
+epoch). --threads N limits BLAS threads in every subprocess (0: the library default);
+OPENBLAS_CORETYPE and the like are left alone.
 """
 
 from __future__ import annotations
@@ -167,7 +180,10 @@ def time_worker(args: argparse.Namespace) -> None:
                                                  lmbda=LMBDA, monitor=both)),
     }
     if jit:
+        from _jit_gemm import gemm_only_jit_epoch
         timers["fnn_jit"] = lambda: timed(lambda: _epoch("jit", params, data, config))
+        timers["gemm_jit"] = lambda: gemm_only_jit_epoch(SIZES, N_TRAIN, batch=args.batch,
+                                                         dtype=dtype)
     if args.quick:  # the bit check's run is the reference's one sample
         del timers["fnn_reference"]
     samples: dict[str, list[float]] = {name: [] for name in timers}
