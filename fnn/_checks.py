@@ -94,3 +94,13 @@ def choice(name: str, value: Any, options: Any) -> Any:
     except (KeyError, TypeError):
         raise ConfigError(
             f"unknown {name} {value!r}; expected one of {sorted(options)}") from None
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for an error message.
+
+    >>> shown("x" * 100)[-5:], len(shown("x" * 100))
+    ('xx...', 80)
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

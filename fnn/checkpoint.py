@@ -9,7 +9,11 @@ in a new process continues exactly where the uninterrupted run would be: same pa
 history, bit for bit. Parameter trees use the model file's layout (``tree_to_dict``).
 
 Resuming with other data or other settings raises ``CheckpointMismatchError`` naming what
-differs. ``epochs`` is the one setting that may change: a run can be extended. A run whose
+differs. ``epochs`` is the one setting that may change: a run can be extended. The settings
+record which family of engines ran the epochs (``engine``: ``numpy``, whose bits are the
+reference fold's, or ``numba``, the compiled epoch's, see ``fnn.training.engines``), not the
+``jit`` request: a run resumes on the family that wrote its checkpoint, whatever ``jit`` asked
+for, or it is refused (a checkpoint without the key was written by NumPy). A run whose
 optimizer, cost, activation or schedule is a user's own has no name to write, so it cannot
 be checkpointed: ``ConfigError`` says so before any training.
 """
@@ -64,14 +68,20 @@ class Checkpoint(NamedTuple):
         return len(self.state.history)
 
 
-def settings_of(params: Params, config: Any) -> dict[str, Any]:
+def settings_of(params: Params, config: Any, engine: str = "numpy") -> dict[str, Any]:
     """The settings that decide a run's params and history, as plain JSON data: the net's
-    ``sizes`` and ``dtype`` and the ``config`` (``config_to_json``, without ``epochs``,
-    which a resumed run may raise)."""
+    ``sizes`` and ``dtype``, the ``config`` (``config_to_json``, without ``epochs``, which a
+    resumed run may raise, and ``jit``, a request) and the family of the ``engine`` that
+    runs its epochs."""
     data = config_to_json(config)
-    del data["epochs"]
+    del data["epochs"], data["jit"]
     tree = as_params(params)
-    return {"sizes": list(sizes_of(tree)), "dtype": str(tree.weights[0].dtype), **data}
+    return {"sizes": list(sizes_of(tree)), "dtype": str(tree.weights[0].dtype), **data,
+            "engine": engine}
+
+
+def _prepared_settings(prepared: Prepared) -> dict[str, Any]:
+    return settings_of(prepared.params, prepared.config, prepared.engine.family)
 
 
 def _state_json(state: State) -> Any:
@@ -190,9 +200,15 @@ def _dtype(value: Any, where: str) -> str:
     return str(value)
 
 
+_ENGINE_HINT = ("; the compiled epoch (numba) and NumPy differ in the last bits, so a run "
+                "resumes on the family that wrote it: jit=True (fnn train --jit on, needs "
+                "fnn[jit]) for numba, jit=False (--jit off) for numpy")
+
+
 def _differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    saved = {"engine": "numpy", **saved}  # written before the compiled epoch existed
     return [f"{k}: checkpoint has {json.dumps(saved.get(k))[:200]}, this run has "
-            f"{json.dumps(now.get(k))[:200]}"
+            f"{json.dumps(now.get(k))[:200]}{_ENGINE_HINT if k == 'engine' else ''}"
             for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
 
 
@@ -205,7 +221,7 @@ def resume_state(path: str | os.PathLike[str], prepared: Prepared) -> TrainState
     and settings (``epochs`` may be larger than the checkpoint's epochs done)."""
     saved = read_checkpoint(path)
     data_now = _data_fingerprints(prepared)
-    diffs = (_differences(saved.settings, settings_of(prepared.params, prepared.config))
+    diffs = (_differences(saved.settings, _prepared_settings(prepared))
              + [f"{k} data differ from the checkpoint's" for k in sorted(data_now)
                 if saved.data.get(k) != data_now[k]])
     if diffs:
@@ -226,7 +242,7 @@ def iterate_checkpointed(prepared: Prepared, path: str | os.PathLike[str], *,
     each TrainState once its checkpoint is on disk, so an interruption loses at most the
     epoch in progress. ``progress`` as in ``fnn.training.train_states``.
     """
-    settings = settings_of(prepared.params, prepared.config)  # ConfigError before training
+    settings = _prepared_settings(prepared)  # ConfigError before training
     data = _data_fingerprints(prepared)
     for state in train_states(prepared, start=start, progress=progress):
         write_checkpoint(path, Checkpoint(state, settings, data))

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from fnn import augment
 from fnn._bound import Bound
+from fnn._checks import shown
 from fnn.activations import BUILT_IN as _ACTIVATIONS
 from fnn.costs import BUILT_IN as _COSTS
 from fnn.costs import cross_entropy, log_likelihood, quadratic
@@ -99,7 +100,7 @@ class Names(Mapping[str, T]):
     def value(self, name: Any) -> T:
         """The value called ``name``."""
         if not isinstance(name, str) or name not in self._values:
-            raise ConfigError(f"unknown {self.kind} {_cut(name)}; expected one of {sorted(self)}")
+            raise ConfigError(f"unknown {self.kind} {shown(name)}; expected one of {sorted(self)}")
         return self._values[name]
 
     def name(self, value: Any) -> str:
@@ -107,13 +108,8 @@ class Names(Mapping[str, T]):
         for name, known in self._values.items():
             if known == value:
                 return name
-        raise ConfigError(f"{self.kind} {_cut(value)} is not one of fnn's own ({sorted(self)}), "
+        raise ConfigError(f"{self.kind} {shown(value)} is not one of fnn's own ({sorted(self)}), "
                           "so it has no name to write in a file")
-
-
-def _cut(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 ACTIVATIONS = Names("activation", {a.name: a for a in _ACTIVATIONS})
@@ -201,7 +197,7 @@ def _describe(family: str, value: Any) -> Spec:
                                  [_describe(inner, v) for v in setting] if key == "links"
                                  else _describe(inner, setting))
                 return spec
-    raise ConfigError(f"{fam.kind} {_cut(value)} is not one of fnn's own "
+    raise ConfigError(f"{fam.kind} {shown(value)} is not one of fnn's own "
                       f"({sorted(fam.factories)}), so it has no name to write in a file")
 
 
@@ -235,7 +231,7 @@ def _from_spec(family: str, spec: Any, where: str) -> Any:
         spec = parse_spec(spec)
     if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
         raise ConfigError(f"{where}: expected the spec of the {fam.kind}, {{\"name\": ..., "
-                          f"...}} or its text, got {_cut(spec)}")
+                          f"...}} or its text, got {shown(spec)}")
     fam.factories.value(spec["name"])  # a ConfigError naming the known ones
     name = spec["name"]
     settings = {k: v for k, v in spec.items() if k != "name"}
@@ -243,7 +239,7 @@ def _from_spec(family: str, spec: Any, where: str) -> Any:
         inner = fam.nested.get((name, key))
         if inner is not None and key == "links":
             if not isinstance(value, list | tuple):
-                raise ConfigError(f"{where}.{key}: expected a list of specs, got {_cut(value)}")
+                raise ConfigError(f"{where}.{key}: expected a list of specs, got {shown(value)}")
             settings[key] = [_from_spec(inner, v, f"{where}.{key}[{i}]")
                              for i, v in enumerate(value)]
         elif inner is not None:
@@ -328,13 +324,13 @@ def parse_spec(text: str) -> Spec:
     fnn.errors.ConfigError: cannot read 'momentum(eta=)' at character 13: expected a value
     """
     if not isinstance(text, str):
-        raise ConfigError(f"a spec's text must be a string, got {_cut(text)}")
+        raise ConfigError(f"a spec's text must be a string, got {shown(text)}")
     tokens = _tokens(text)
     if not tokens or not (tokens[0][0][0].isalpha() or tokens[0][0][0] == "_"):
-        raise ConfigError(f"cannot read {_cut(text)}: expected name or name(...)")
+        raise ConfigError(f"cannot read {shown(text)}: expected name or name(...)")
     spec, end = _spec(tokens, 0, text)
     if end != len(tokens):
-        raise ConfigError(f"cannot read {_cut(text)} at character {tokens[end][1]}: "
+        raise ConfigError(f"cannot read {shown(text)} at character {tokens[end][1]}: "
                           f"unexpected {tokens[end][0]!r}")
     return spec
 
@@ -346,7 +342,7 @@ def _tokens(text: str) -> list[tuple[str, int]]:
             break
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
-            raise ConfigError(f"cannot read {_cut(text)} at character {pos}: unexpected "
+            raise ConfigError(f"cannot read {shown(text)} at character {pos}: unexpected "
                               f"{text[pos]!r}")
         tokens.append((match.group().strip(), match.start(match.lastgroup or 0)))
         pos = match.end()
@@ -355,7 +351,7 @@ def _tokens(text: str) -> list[tuple[str, int]]:
 
 def _value(tokens: list[tuple[str, int]], i: int, text: str) -> tuple[Any, int]:
     if i >= len(tokens):
-        raise ConfigError(f"cannot read {_cut(text)} at character {len(text)}: expected a value")
+        raise ConfigError(f"cannot read {shown(text)} at character {len(text)}: expected a value")
     token = tokens[i][0]
     if token == "[":
         items: list[Any] = []
@@ -370,11 +366,11 @@ def _value(tokens: list[tuple[str, int]], i: int, text: str) -> tuple[Any, int]:
     if token[0].isalpha() or token[0] == "_":
         return _spec(tokens, i, text)
     if token in "()=,]":
-        raise ConfigError(f"cannot read {_cut(text)} at character {tokens[i][1]}: "
+        raise ConfigError(f"cannot read {shown(text)} at character {tokens[i][1]}: "
                           "expected a value")
     number = float(token) if any(c in token for c in ".eE") else int(token)
     if isinstance(number, float) and not math.isfinite(number):
-        raise ConfigError(f"cannot read {_cut(text)}: {token} is not finite")
+        raise ConfigError(f"cannot read {shown(text)}: {token} is not finite")
     return number, i + 1
 
 
@@ -405,14 +401,14 @@ def _separator(tokens: list[tuple[str, int]], i: int, closing: str, text: str) -
     if i < len(tokens) and tokens[i][0] == closing:
         return i
     at = tokens[i][1] if i < len(tokens) else len(text)
-    raise ConfigError(f"cannot read {_cut(text)} at character {at}: expected ',' or "
+    raise ConfigError(f"cannot read {shown(text)} at character {at}: expected ',' or "
                       f"{closing!r}")
 
 
 def _expect(tokens: list[tuple[str, int]], i: int, token: str, text: str) -> int:
     if i >= len(tokens) or tokens[i][0] != token:
         at = tokens[i][1] if i < len(tokens) else len(text)
-        raise ConfigError(f"cannot read {_cut(text)} at character {at}: expected {token!r}")
+        raise ConfigError(f"cannot read {shown(text)} at character {at}: expected {token!r}")
     return i + 1
 
 

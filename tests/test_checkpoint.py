@@ -39,7 +39,7 @@ from fnn.params import Params, init_params, tree_equal, tree_map
 from fnn.registry import COSTS
 from fnn.schedules import halve_on_plateau, step_decay
 from fnn.serialization import tree_to_dict
-from fnn.training import config_to_json, make_config, prepare, sgd, train_states
+from fnn.training import compiled, config_to_json, make_config, prepare, sgd, train_states
 
 from .conftest import separable
 
@@ -56,15 +56,17 @@ def _kwargs(cost_, **changes):
 
 
 @pytest.mark.parametrize("cost", COSTS.values(), ids=COSTS.keys())
-def test_resume_equals_the_uninterrupted_run(tmp_path, cost):
+def test_resume_equals_the_uninterrupted_run(tmp_path, cost, jit):
     start = init_params([2, 3, 2], seed=1)
-    whole, whole_history = sgd(start, (DATA.x, DATA.y), **_kwargs(cost))
+    whole, whole_history = sgd(start, (DATA.x, DATA.y), **_kwargs(cost, jit=jit))
     path = tmp_path / "run.ckpt.json"
-    sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path, **_kwargs(cost, epochs=2))
+    sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path, **_kwargs(cost, epochs=2,
+                                                                         jit=jit))
     saved = read_checkpoint(path)
     assert saved.epochs_done == 2 and saved.state.history == whole_history[:2]
+    assert saved.settings["engine"] == ("numpy" if jit is False else "numba")
     resumed, history = sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path, resume=True,
-                                        **_kwargs(cost))
+                                        **_kwargs(cost, jit=jit))
     assert tree_equal(resumed, whole) and history == whole_history
     assert read_checkpoint(path).epochs_done == 5
 
@@ -223,7 +225,8 @@ def test_the_file_holds_params_optimizer_state_and_settings_in_their_json_layout
     assert doc["optimizer_state"] == encoded(state.opt_state)  # 2 epochs of 6 steps for adam
     assert doc["best"] is None
     assert doc["history"] == state.history.to_dict()
-    assert doc["settings"] == settings_of(prepared.params, prepared.config)
+    assert doc["settings"] == settings_of(prepared.params, prepared.config,
+                                          prepared.engine.family)
     assert doc["data"] == {"training": fingerprint(prepared.data),
                            "evaluation": fingerprint(prepared.evaluation)}
     saved = read_checkpoint(path)
@@ -238,9 +241,10 @@ def test_settings_are_sizes_dtype_and_the_config_without_epochs():
                          optimizer=momentum(eta=0.5, mu=0.9), lmbda=2.0, dropout=0.25,
                          activation=fnn.RELU)
     settings = settings_of(start, config)
-    expected = {k: v for k, v in config_to_json(config).items() if k != "epochs"}
-    assert settings == {"sizes": [2, 3, 2], "dtype": "float32", **expected}
-    assert "epochs" not in settings
+    expected = {k: v for k, v in config_to_json(config).items() if k not in ("epochs", "jit")}
+    assert settings == {"sizes": [2, 3, 2], "dtype": "float32", **expected, "engine": "numpy"}
+    assert "epochs" not in settings and "jit" not in settings
+    assert settings_of(start, config, "numba")["engine"] == "numba"
     assert settings["optimizer"] == {"name": "momentum", "eta": 0.5, "mu": 0.9}
     assert (settings["cost"], settings["activation"], settings["seed"]) == (
         "cross_entropy", "relu", 13)
@@ -500,3 +504,44 @@ def test_a_hostile_checkpoint_raises_checkpoint_format_error_with_a_short_messag
     assert str(info.value).startswith(f"{tmp_path}/{message}"), str(info.value)
     assert len(str(info.value)) < len(str(path)) + 1000
     assert isinstance(info.value, ModelFormatError) and info.value.__cause__ is None
+
+
+# --- the engine family that wrote a checkpoint -------------------------------------------------
+
+needs_numba = pytest.mark.skipif(not compiled.available(),
+                                 reason="numba is not installed (pip install 'fnn[jit]')")
+
+
+@needs_numba
+@pytest.mark.parametrize(("first", "then", "saved", "now"), [
+    (False, None, "numpy", "numba"), (None, False, "numba", "numpy"),
+    (True, False, "numba", "numpy")])
+def test_a_run_resumes_only_on_the_engine_family_that_wrote_it(tmp_path, first, then, saved,
+                                                                now):
+    start, path = init_params([2, 3, 2], seed=1), tmp_path / "ck.json"
+    sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path,
+                     **_kwargs(fnn.cross_entropy, epochs=2, jit=first))
+    before = path.read_bytes()
+    with pytest.raises(CheckpointMismatchError) as info:
+        sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path, resume=True,
+                         **_kwargs(fnn.cross_entropy, jit=then))
+    assert f'engine: checkpoint has "{saved}", this run has "{now}"; the compiled epoch' in str(
+        info.value)
+    assert "jit=True (fnn train --jit on, needs fnn[jit]) for numba" in str(info.value)
+    assert path.read_bytes() == before
+    # asking for the family that wrote it (jit True or None for numba) resumes
+    sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path, resume=True,
+                     **_kwargs(fnn.cross_entropy, jit=saved == "numba" or False))
+
+
+def test_a_checkpoint_without_an_engine_was_written_by_numpy(tmp_path):
+    start, path = init_params([2, 3, 2], seed=1), tmp_path / "ck.json"
+    whole, _ = sgd(start, (DATA.x, DATA.y), **_kwargs(fnn.cross_entropy, jit=False))
+    sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path,
+                     **_kwargs(fnn.cross_entropy, epochs=2, jit=False))
+    doc = json.loads(path.read_text())
+    del doc["settings"]["engine"]  # as fnn wrote it before the compiled epoch
+    path.write_text(json.dumps(doc))
+    resumed, _ = sgd_checkpointed(start, (DATA.x, DATA.y), checkpoint=path, resume=True,
+                                  **_kwargs(fnn.cross_entropy, jit=False))
+    assert tree_equal(resumed, whole)

@@ -187,3 +187,17 @@ def test_a_torn_last_line_of_any_length_is_measured_without_being_held(serial, t
         read_results(path)
     path.write_bytes(good.rstrip(b"\n") + b" " * (2**20 - len(good) + 1) + b"\n")
     assert len(read_results(path).results) == 1  # exactly the cap, and its newline
+
+
+def test_a_line_records_its_engine_family_and_older_lines_were_numpys(serial, tmp_path):
+    record = json.loads(_good_line(serial))
+    assert record["engine"] in ("numpy", "numba")
+    path = tmp_path / "r.jsonl"
+    del record["engine"]  # as written before the compiled epoch existed
+    path.write_text(json.dumps(record) + "\n")
+    assert read_results(path).results[0].engine == "numpy"
+    record["engine"] = "tpu"
+    path.write_text(json.dumps(record) + "\n")
+    with pytest.raises(ResultsFormatError, match=r"engine must be one of \['numpy', 'numba'\] "
+                                                 r"or null, got 'tpu'"):
+        read_results(path)

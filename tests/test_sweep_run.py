@@ -33,6 +33,7 @@ from fnn.sweep import (
     summary_text,
 )
 from fnn.sweep import run as sweep_run
+from fnn.training import compiled
 from fnn.training.run import with_settings
 
 from .sweep_runs import BASE, CHAPTER3, GRID, canonical, sweep_data
@@ -152,6 +153,21 @@ def test_chapter3_settings_give_the_same_bytes_serially_and_on_two_processes(cha
     finals = {r.job.overrides: r.history[-1].evaluation_cost for r in serial
               if r.job.seed.spawn_index == 0}
     assert len(set(finals.values())) == len(CHAPTER3)
+
+
+@pytest.mark.parametrize("jit", [False, pytest.param(None, marks=pytest.mark.skipif(
+    not compiled.available(), reason="numba is not installed (pip install 'fnn[jit]')"))],
+    ids=["numpy", "numba"])
+def test_each_engine_family_gives_the_same_bytes_serially_and_on_two_processes(data, tmp_path,
+                                                                              jit):
+    sweep = make_sweep(with_settings(BASE, jit=jit), grid=GRID, seeds=1)
+    serial_path, pool_path = tmp_path / "serial.jsonl", tmp_path / "pool.jsonl"
+    results = run_sweep(sweep, data, results=serial_path)
+    with local_pool(2, data) as pool:
+        run_sweep(sweep, data, pool, results=pool_path)
+    assert canonical(pool_path) == canonical(serial_path)
+    assert {r.engine for r in results} == {"numpy" if jit is False else "numba"}
+    assert {r.engine for r in read_results(pool_path).results} == {r.engine for r in results}
 
 
 @pytest.mark.slow
@@ -287,14 +303,14 @@ def test_a_results_file_serves_only_the_jobs_of_this_sweep(serial, data, tmp_pat
 
 def test_diverged_and_failed_jobs_are_recorded_and_the_others_finish(data, tmp_path,
                                                                      monkeypatch):
-    real_train = sweep_run.train
+    real_train = sweep_run.train_prepared
 
-    def flaky_train(params, training, config, **kw):
-        if learning_rate(config.optimizer) == 0.25:
+    def flaky_train(prepared):
+        if learning_rate(prepared.config.optimizer) == 0.25:
             raise MemoryError("no room")
-        return real_train(params, training, config, **kw)
+        return real_train(prepared)
 
-    monkeypatch.setattr(sweep_run, "train", flaky_train)
+    monkeypatch.setattr(sweep_run, "train_prepared", flaky_train)
     path = tmp_path / "f.jsonl"
     sweep = make_sweep(BASE, grid={"eta": [0.5, 1e308, 0.25]}, seeds=2)
     results = run_sweep(sweep, data, results=path)
@@ -303,6 +319,8 @@ def test_diverged_and_failed_jobs_are_recorded_and_the_others_finish(data, tmp_p
     assert diverged.error.startswith("NonFiniteError: parameters became non-finite in epoch 0")
     assert diverged.params is not None and len(diverged.history) == 0
     assert failed.error == "MemoryError: no room" and failed.params is None
+    family = "numba" if compiled.available() else "numpy"
+    assert {r.engine for r in results} == {family}  # failed in training: its engine is known
     reread = read_results(path).results
     assert [r.status for r in sorted(reread, key=lambda r: r.job.job_id)] == [
         r.status for r in sorted(results, key=lambda r: r.job.job_id)]

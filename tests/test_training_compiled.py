@@ -53,9 +53,11 @@ def test_every_combination_agrees_with_numpy_within_the_tolerance(case):
     assert compiled.supports(params, data, config)
     dropout = bool(config.dropout)
     with np.errstate(all="ignore"):
-        ours = compiled.compiled_epoch((params, state), data, config,
-                                       epoch_streams(seed, 0, dropout=dropout))
-        numpy = fast_epoch((params, state), data, config, epoch_streams(seed, 0, dropout=dropout))
+        augment = config.augment is not None
+        ours = compiled.compiled_epoch((params, state), data, config, epoch_streams(
+            seed, 0, dropout=dropout, augment=augment))
+        numpy = fast_epoch((params, state), data, config, epoch_streams(
+            seed, 0, dropout=dropout, augment=augment))
     finite = all(np.isfinite(a).all() for a in _leaves(numpy[0]))
     if finite and max(float(np.abs(a).max()) for a in _leaves(numpy[0])) < 1e6:
         assert _relative_gap(ours[0], numpy[0]) <= compiled.TOLERANCE[data.x.dtype.name]

@@ -43,6 +43,11 @@ ACTIVATIONS = (fnn.SIGMOID, fnn.TANH, fnn.RELU)
 COSTS = (cross_entropy, quadratic, log_likelihood)
 
 
+def jitter(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """A user's own augmentation of any input shape: small noise, drawn per batch."""
+    return x + (0.01 * rng.standard_normal(x.shape)).astype(x.dtype)
+
+
 @st.composite
 def optimizers(draw: st.DrawFn) -> fnn.GradientTransformation:
     """One of fnn's four optimizers with drawn settings."""
@@ -60,7 +65,7 @@ def optimizers(draw: st.DrawFn) -> fnn.GradientTransformation:
 def any_epochs(draw: st.DrawFn) -> tuple[Params, object, Batch, TrainConfig, int]:
     """(params, optimizer state, data, config, seed) over every combination the fast path
     supports: an activation per hidden layer, each cost, each optimizer (its state taken a
-    few steps in, so moments are not zero), L2, L1, dropout, both dtypes."""
+    few steps in, so moments are not zero), L2, L1, dropout, augmentation, both dtypes."""
     params, data, config, seed = draw(epochs())
     n_hidden = len(params.weights) - 1
     activation = tuple(draw(st.sampled_from(ACTIVATIONS)) for _ in range(n_hidden))
@@ -69,7 +74,8 @@ def any_epochs(draw: st.DrawFn) -> tuple[Params, object, Batch, TrainConfig, int
         epochs=1, mini_batch_size=config.mini_batch_size, optimizer=optimizer,
         lmbda=config.lmbda, l1=draw(st.sampled_from([0.0, 0.5])),
         activation=activation or fnn.SIGMOID, dropout=draw(st.sampled_from([0.0, 0.0, 0.3])),
-        cost=draw(st.sampled_from(COSTS)), seed=draw(st.integers(0, 3)))
+        cost=draw(st.sampled_from(COSTS)), seed=draw(st.integers(0, 3)),
+        augment=draw(st.sampled_from([None, None, jitter])))
     state = optimizer.init(params)
     rng = np.random.default_rng(seed)
     for _ in range(draw(st.integers(0, 2))):  # a state some steps in
@@ -88,7 +94,9 @@ def test_every_supported_combination_is_bit_identical_to_run_epoch(case):
     params, state, data, config, seed = case
     assert supports(params, data, config)
     dropout = bool(config.dropout)
-    fast_streams, ref_streams = _streams(seed, dropout), _streams(seed, dropout)
+    augment = config.augment is not None
+    fast_streams = epoch_streams(seed, 0, dropout=dropout, augment=augment)
+    ref_streams = epoch_streams(seed, 0, dropout=dropout, augment=augment)
     with np.errstate(all="ignore"):  # big steps may overflow; NaN payloads are not compared
         fast = fast_epoch((params, state), data, config, fast_streams)
         ref = run_epoch((params, state), data, config, ref_streams)
@@ -97,6 +105,8 @@ def test_every_supported_combination_is_bit_identical_to_run_epoch(case):
     assert fast_streams.shuffle.bit_generator.state == ref_streams.shuffle.bit_generator.state
     if dropout:
         assert fast_streams.dropout.bit_generator.state == ref_streams.dropout.bit_generator.state
+    if augment:
+        assert fast_streams.augment.bit_generator.state == ref_streams.augment.bit_generator.state
 
 
 def _states_equal(a, b) -> bool:

@@ -293,9 +293,90 @@ def test_every_engine_gives_the_references_bytes(monkeypatch, extra):
                                fnn.Batch(DATA.x, DATA.y),
                                make_config(epochs=1, mini_batch_size=10, eta=0.5,
                                            cost=extra.get("cost", cross_entropy), seed=0))
-    monkeypatch.setattr("fnn.training.loop.ENGINES", (REFERENCE,))
+    monkeypatch.setattr("fnn.training.engines.ENGINES", (REFERENCE,))
+    assert fnn.training.engines.choose(init_params([2, 2], seed=0), fnn.Batch(DATA.x, DATA.y),
+                                       make_config(epochs=1, mini_batch_size=10, eta=0.5,
+                                                   cost=cross_entropy, seed=0)) is REFERENCE
     ref, ref_history = _run(**{"cost": cross_entropy, **extra})
     assert tree_equal(fast, ref) and fast_history == ref_history
+
+
+# --- augmentation -----------------------------------------------------------------------------
+
+
+def _images(n: int, seed: int) -> fnn.Batch:
+    """n 4x4 images: a bright bar, horizontal (class 0) or vertical (class 1), anywhere."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    x = np.zeros((n, 4, 4))
+    at = rng.integers(0, 4, n)
+    x[labels == 0, at[labels == 0], :] = 1.0
+    x[labels == 1, :, at[labels == 1]] = 1.0
+    return fnn.Batch(x.reshape(n, 16), np.eye(2)[labels])
+
+
+IMAGES, HELD_IMAGES = _images(200, 0), _images(100, 1)
+AUGMENT = fnn.augment.compose(fnn.augment.shift(side=4),
+                              fnn.augment.elastic(alpha=1.0, sigma=1.0, side=4))
+
+
+def _augmented(**kw):
+    args = dict(epochs=4, mini_batch_size=10, eta=0.5, lmbda=0.1, cost=cross_entropy, seed=4,
+                augment=AUGMENT, evaluation_data=(HELD_IMAGES.x, HELD_IMAGES.y.argmax(1)),
+                monitor_evaluation_accuracy=True, jit=False)
+    args.update(kw)
+    return sgd(init_params([16, 8, 2], seed=1), (IMAGES.x, IMAGES.y), **args)
+
+
+def test_augmentation_is_seeded_prefix_exact_and_changes_training(jit):
+    p1, h1 = _augmented(jit=jit)
+    p2, h2 = _augmented(jit=jit)
+    assert tree_equal(p1, p2) and h1 == h2
+    assert not tree_equal(p1, _augmented(jit=jit, seed=5)[0])
+    assert not tree_equal(p1, _augmented(jit=jit, augment=None)[0])
+    assert tree_equal(_augmented(jit=jit, epochs=2)[0], next(
+        p for i, (p, _) in enumerate(iterate_sgd(
+            init_params([16, 8, 2], seed=1), (IMAGES.x, IMAGES.y), epochs=4,
+            mini_batch_size=10, eta=0.5, lmbda=0.1, cost=cross_entropy, seed=4,
+            augment=AUGMENT, jit=jit)) if i == 1))
+
+
+def test_an_augmented_run_resumed_from_a_checkpoint_is_the_uninterrupted_run(tmp_path, jit):
+    whole, whole_history = _augmented(jit=jit, epochs=5, dropout=0.2)
+    path = tmp_path / "ck.json"
+    kw = dict(mini_batch_size=10, eta=0.5, lmbda=0.1, cost=cross_entropy, seed=4, dropout=0.2,
+              augment=AUGMENT, evaluation_data=(HELD_IMAGES.x, HELD_IMAGES.y.argmax(1)),
+              monitor_evaluation_accuracy=True, jit=jit)
+    start = init_params([16, 8, 2], seed=1)
+    sgd_checkpointed(start, (IMAGES.x, IMAGES.y), checkpoint=path, epochs=2, **kw)
+    resumed, history = sgd_checkpointed(start, (IMAGES.x, IMAGES.y), checkpoint=path,
+                                        resume=True, epochs=5, **kw)
+    assert tree_equal(resumed, whole) and history == whole_history
+
+
+def test_the_augmentation_sees_each_batch_once_per_epoch_in_order():
+    seen = []
+
+    def recorded(rng, x):  # a user's own: any function of (rng, x)
+        seen.append(x.copy())
+        return x + 0.0
+
+    _augmented(augment=recorded, epochs=2, mini_batch_size=30)
+    assert [len(x) for x in seen] == [30] * 6 + [20] + [30] * 6 + [20]
+    epoch0 = np.concatenate(seen[:7])
+    assert sorted(map(bytes, epoch0)) == sorted(map(bytes, IMAGES.x))  # every example, once
+
+
+@pytest.mark.parametrize(("augment", "error", "message"), [
+    (lambda rng, x: x[:, :3], fnn.errors.DataError,
+     r"must return an array of its input's shape and dtype, \(10, 16\) float64; got \(10, 3\)"),
+    (lambda rng, x: x.astype(np.float32), fnn.errors.DataError, r"got \(10, 16\) float32"),
+    (lambda rng, x: x.tolist(), fnn.errors.DataError, "got list"),
+    ("elastic", fnn.errors.FnnTypeError, "augment must be None or a function aug"),
+])
+def test_a_bad_augmentation_is_refused_by_name(augment, error, message):
+    with pytest.raises(error, match=message):
+        _augmented(augment=augment, epochs=1)
 
 
 def test_train_with_a_config_is_sgd_with_keywords():

@@ -74,7 +74,7 @@ TRAIN_DEFAULTS: Mapping[str, Any] = {
     "eta": None, "epochs": 30, "mini_batch_size": 10, "cost": None,
     "optimizer": {"name": "gradient_descent"}, "lmbda": 5.0, "l1": 0.0, "activation": None,
     "dropout": 0.0, "schedule": registry.schedule("constant"), "early_stop": None,
-    "jit": None}
+    "jit": None, "augment": None}
 """``fnn train``'s defaults: the book's run (784-30-10, cross-entropy, 30 epochs, batch 10,
 η 0.5, λ 5.0); None where the default depends on other options."""
 
@@ -85,7 +85,8 @@ def _shown(name: str, value: Any) -> str:
     if value is None:
         return {"init": "he for ReLU nets, else default", "eta": str(DEFAULT_ETA),
                 "cost": "cross_entropy; log_likelihood with --output softmax",
-                "activation": "sigmoid", "early_stop": "off", "jit": "auto"}[name]
+                "activation": "sigmoid", "early_stop": "off", "jit": "auto",
+                "augment": "none"}[name]
     if name == "sizes":
         return ",".join(map(str, value))
     if isinstance(value, dict):
@@ -170,7 +171,8 @@ def run_from_args(args: argparse.Namespace, monitor: Monitor) -> Run:
                              cost=cost, seed=args.seed, optimizer=_optimizer(args),
                              lmbda=args.lmbda, l1=args.l1, activation=activation,
                              dropout=args.dropout, schedule=args.schedule,
-                             early_stop=args.early_stop, monitor=monitor, jit=args.jit)
+                             early_stop=args.early_stop, monitor=monitor, jit=args.jit,
+                             augment=args.augment)
     except (ConfigError, FnnTypeError) as e:
         raise UsageError(str(e)) from None
     return Run(args.sizes, config, init, args.dtype, expansion)

@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
              if args.resume and args.checkpoint.exists() else None)
     print(f"fnn {__version__}: training {'-'.join(map(str, the_run.sizes))} on {source} "
           f"({prepared.data.x.shape[0]} examples; evaluating on {eval_name}, "
-          f"{evaluation.x.shape[0]}), seed {args.seed}"
+          f"{evaluation.x.shape[0]}), seed {args.seed}, {prepared.engine.name} engine"
           + (f", resuming after epoch {len(begin.history)}" if begin else ""), flush=True)
     state = _epochs(args, prepared, begin)
     params = result_params(state, prepared.config)

@@ -174,18 +174,25 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _identity(run: Run) -> dict[str, Any]:
+    """The run's file form without the settings left at None (off, or automatic): so a
+    setting fnn gains later, None by default, renames no job."""
+    data = run_to_json(run, seed=False)
+    return {k: v for k, v in data.items() if v is not None}
+
+
 def job_id(run: Run, seed: JobSeed) -> str:
     """A stable 16-hex-digit name of (run, seed): the same on every machine and version.
 
     >>> job_id(base_run(), JobSeed(0, 0))
-    '007b215a1f7dd87d'
+    '8f85b45fd725363f'
     """
-    return _digest({"run": run_to_json(run, seed=False), "seed": seed._asdict()})
+    return _digest({"run": _identity(run), "seed": seed._asdict()})
 
 
 def config_id(run: Run) -> str:
     """A stable name of a run whatever its seed (the runs a summary groups)."""
-    return _digest({"run": run_to_json(run, seed=False)})
+    return _digest({"run": _identity(run)})
 
 
 def jobs(sweep: Sweep) -> tuple[Job, ...]:

@@ -21,7 +21,7 @@ import os
 import reprlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from fnn import files
 from fnn.errors import (
@@ -36,6 +36,7 @@ from fnn.history import History
 from fnn.params import Params
 from fnn.serialization import tree_from_dict, tree_to_dict
 from fnn.sweep.plan import Job, JobSeed, Override, job_id
+from fnn.training.engines import FAMILIES as ENGINE_FAMILIES
 from fnn.training.run import RUN_SETTINGS, Run, run_from_json, run_to_json
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "STATUSES", "JobResult", "ResultsFile", "Versions",
@@ -57,7 +58,9 @@ class JobResult(NamedTuple):
     """What one job gave. ``params`` are None for a failed job, the last finite params for a
     diverged one; ``blas_threads`` is how many threads BLAS had (None without threadpoolctl,
     or when ``run_job`` was called directly); ``data`` (the fingerprint of the data)
-    is stamped by ``run_sweep``; ``wall_seconds`` is the only field that varies between runs.
+    is stamped by ``run_sweep``; ``wall_seconds`` is the only field that varies between runs;
+    ``engine`` is the family of the engine that trained it (``numpy`` or ``numba``, see
+    ``fnn.training.engines``; None if the job failed before training).
     """
 
     job: Job
@@ -69,6 +72,7 @@ class JobResult(NamedTuple):
     blas_threads: int | None = None
     data: str | None = None
     wall_seconds: float | None = None
+    engine: str | None = None
 
 
 def result_line(result: JobResult, *, timing: bool = True) -> bytes:
@@ -80,7 +84,7 @@ def result_line(result: JobResult, *, timing: bool = True) -> bytes:
         "status": result.status, "overrides": overrides_to_json(job.overrides),
         "seed": job.seed._asdict(), "error": result.error,
         "run": run_to_json(job.run, seed=False), "versions": result.versions._asdict(),
-        "blas_threads": result.blas_threads, "data": result.data,
+        "blas_threads": result.blas_threads, "data": result.data, "engine": result.engine,
     }
     if timing:
         record["timing"] = {"wall_seconds": result.wall_seconds}
@@ -95,7 +99,8 @@ def overrides_to_json(overrides: Override) -> dict[str, Any]:
 
 
 _KEYS = ("format", "format_version", "job_id", "status", "overrides", "seed", "error", "run",
-         "versions", "blas_threads", "data", "timing", "history", "params")
+         "versions", "blas_threads", "data", "engine", "timing", "history", "params")
+_OPTIONAL = {"timing", "engine"}  # engine: not in lines written before the compiled epoch
 
 
 class _Bad(Exception):
@@ -132,8 +137,9 @@ def _result(record: Any, source: str) -> JobResult:
         version = record.get("format_version")
         raise _Bad(f"format_version must be {FORMAT_VERSION}, got {_cut(version)}"
                    + (" (written by fnn 0.1: run the sweep again)" if version == 1 else ""))
-    if set(record) not in (set(_KEYS), set(_KEYS) - {"timing"}):
-        raise _Bad(f"keys must be {sorted(_KEYS)} (timing optional), got {_cut(sorted(record))}")
+    if not set(_KEYS) - _OPTIONAL <= set(record) <= set(_KEYS):
+        raise _Bad(f"keys must be {sorted(_KEYS)} ({' and '.join(sorted(_OPTIONAL))} "
+                   f"optional), got {_cut(sorted(record))}")
     job = _job(record)
     status, error, params = record["status"], record["error"], record["params"]
     if not ((status == "ok" and error is None and params is not None)
@@ -144,7 +150,8 @@ def _result(record: Any, source: str) -> JobResult:
     return JobResult(job, status, error, _params(params, job.run, source),
                      _history(record["history"]),
                      _record_versions(record["versions"]), _optional(record, "blas_threads", int),
-                     _optional(record, "data", str), _wall_seconds(timing))
+                     _optional(record, "data", str), _wall_seconds(timing),
+                     _engine(record.get("engine", "numpy")))
 
 
 def _job(record: dict[str, Any]) -> Job:
@@ -204,6 +211,12 @@ def _history(value: Any) -> History:
         return History.from_dict(value)
     except DataError as e:
         raise _Bad(_cut_text(str(e))) from None
+
+
+def _engine(value: Any) -> str | None:
+    if value is not None and value not in ENGINE_FAMILIES:
+        raise _Bad(f"engine must be one of {list(ENGINE_FAMILIES)} or null, got {_cut(value)}")
+    return cast("str | None", value)
 
 
 def _record_versions(value: Any) -> Versions:

@@ -43,7 +43,7 @@ from fnn.files import append_line
 from fnn.history import History
 from fnn.sweep.plan import Job, Sweep, config_id, jobs
 from fnn.sweep.results import JobResult, Versions, finished, result_line
-from fnn.training.loop import train
+from fnn.training.loop import prepare, train_prepared
 from fnn.training.run import Run, start
 
 __all__ = ["Backend", "SweepData", "SweepExecutorError", "check_data", "dask_executor",
@@ -83,17 +83,21 @@ def run_job(job: Job, data: SweepData) -> JobResult:
     ``failed``; the error text is ``"Type: message"``. NumPy floating-point warnings are
     silenced inside so the outcome never depends on the caller's warning filters.
     """
+    engine = None
     try:
         run = job_run(job)
         with np.errstate(all="ignore"):
             params, training = start(run, data.training)
-            params, history = train(params, training, run.config,
-                                    evaluation_data=data.evaluation)
+            prepared = prepare(params, training, run.config, evaluation_data=data.evaluation)
+            engine = prepared.engine.family
+            params, history = train_prepared(prepared)
     except NonFiniteError as e:
-        return JobResult(job, "diverged", _error_text(e), e.params, e.history, _versions())
+        return JobResult(job, "diverged", _error_text(e), e.params, e.history, _versions(),
+                         engine=engine)
     except Exception as e:  # noqa: BLE001  (a failed job is a result; the others go on)
-        return JobResult(job, "failed", _error_text(e), None, History(), _versions())
-    return JobResult(job, "ok", None, params, history, _versions())
+        return JobResult(job, "failed", _error_text(e), None, History(), _versions(),
+                         engine=engine)
+    return JobResult(job, "ok", None, params, history, _versions(), engine=engine)
 
 
 def _error_text(error: BaseException) -> str:

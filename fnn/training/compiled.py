@@ -42,8 +42,8 @@ from fnn.data import Batch
 from fnn.params import Array, Params
 from fnn.training import fastpath
 from fnn.training.config import TrainConfig
-from fnn.training.fastpath import _Buffers, _Plan, _unflatten
-from fnn.training.reference import Carry, EpochStreams, Progress
+from fnn.training.fastpath import Rows, _Buffers, _Plan, _unflatten
+from fnn.training.reference import Carry, EpochStreams, Progress, augmented
 
 __all__ = ["TOLERANCE", "available", "compiled_epoch", "compiled_steps", "supports"]
 
@@ -78,9 +78,10 @@ def compiled_epoch(carry: Carry, data: Batch, config: TrainConfig, streams: Epoc
     """
     n, m = data.x.shape[0], min(int(config.mini_batch_size), data.x.shape[0])
     total = -(-n // m)
-    # the whole epoch in one call, unless dropout's draws are made a chunk at a time, or
-    # progress is wanted (then about 5% of the epoch per call)
-    per_call = max(1, _CHUNK_ROWS // m) if config.dropout else total
+    # the whole epoch in one call, unless the draws of dropout or the augmented inputs are
+    # made a chunk at a time, or progress is wanted (then about 5% of the epoch per call)
+    chunked = bool(config.dropout) or config.augment is not None
+    per_call = max(1, _CHUNK_ROWS // m) if chunked else total
     per_call = min(per_call, max(1, total // 20)) if progress is not None else per_call
     run = _Run(carry, data, config, streams)
     with _threads_as_numpys():
@@ -149,7 +150,8 @@ class _Run:
             r = rows.shape[0]
             sizes = [m] * (r // m) + ([r % m] if r % m else [])
             uniforms = _draws(self.streams, self.plan, sizes, self.layout.hidden_width)
-            kernel(self.data.x, self.data.y, rows, np.array(sizes, np.int64),
+            x, y, chunk_rows = _inputs(self.data, rows, sizes, self.plan, self.streams)
+            kernel(x, y, chunk_rows, np.array(sizes, np.int64),
                    *self.layout.arrays, b.flat, b.grads, *_moments(b),
                    np.array(b.counter, np.int64), _hyper(self.plan), uniforms,
                    self.layout.scratch_size)
@@ -192,6 +194,22 @@ def _draws(streams: EpochStreams, plan: _Plan, sizes: list[int],
         return np.empty(0)
     assert streams.dropout is not None, "epoch_streams(dropout=True) gives the mask stream"
     return streams.dropout.random(sum(sizes) * width)
+
+
+def _inputs(data: Batch, rows: Rows, sizes: list[int], plan: _Plan,
+            streams: EpochStreams) -> tuple[Array, Array, Rows]:
+    """What the kernel reads for a chunk: the training set and the chunk's rows, or, when
+    the run augments, the chunk's examples gathered and each batch's inputs augmented in
+    batch order (as ``epoch_items`` does), with rows 0, 1, ..."""
+    if plan.augment is None:
+        return data.x, data.y, rows
+    assert streams.augment is not None, "config_streams gives the augmentation stream"
+    x, y = data.x.take(rows, 0), data.y.take(rows, 0)
+    start = 0
+    for size in sizes:
+        x[start:start + size] = augmented(plan.augment, streams.augment, x[start:start + size])
+        start += size
+    return x, y, np.arange(rows.shape[0])
 
 
 def _moments(buffers: _Buffers) -> tuple[Array, Array]:

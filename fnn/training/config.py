@@ -19,6 +19,7 @@ import numpy as np
 from fnn import _checks, optimizers, registry
 from fnn._checks import Seed
 from fnn.activations import SIGMOID, Activation
+from fnn.augment import Augmentation
 from fnn.costs import Cost
 from fnn.errors import ConfigError, FnnTypeError
 from fnn.history import Monitor
@@ -36,7 +37,9 @@ class TrainConfig(NamedTuple):
     L2 and L1 strengths (network2's λ/(2n)·Σ‖W‖² and λ₁/n·Σ|w|), added to the gradient in
     front of the optimizer and to every monitored cost; ``schedule`` scales the optimizer's
     learning rate per epoch. ``jit`` chooses the compiled epoch (``fnn[jit]``): None uses it
-    when numba is installed and covers the run, True insists, False never does.
+    when numba is installed and covers the run, True insists, False never does. ``augment``
+    (an ``fnn.augment`` value or any ``aug(rng, x) -> x'``) transforms each shuffled
+    mini-batch's inputs afresh every epoch, from the epoch's own random stream.
     """
 
     epochs: int
@@ -52,6 +55,7 @@ class TrainConfig(NamedTuple):
     early_stop: int | None = None
     monitor: Monitor = Monitor()
     jit: bool | None = None
+    augment: Augmentation | None = None
 
 
 _NO_MONITOR = Monitor()
@@ -61,7 +65,8 @@ def make_config(*, epochs: Any, mini_batch_size: Any, cost: Any, seed: Any, eta:
                 optimizer: Any = None, optimizer_settings: Mapping[str, float] | None = None,
                 lmbda: Any = 0.0, l1: Any = 0.0, activation: Any = SIGMOID, dropout: Any = 0.0,
                 schedule: Any = None, early_stop: Any = None,
-                monitor: Monitor = _NO_MONITOR, jit: Any = None) -> TrainConfig:
+                monitor: Monitor = _NO_MONITOR, jit: Any = None,
+                augment: Any = None) -> TrainConfig:
     """A ``TrainConfig`` with every value checked; ConfigError/FnnTypeError name the culprit.
 
     ``eta`` alone is the shorthand for the default optimizer, ``gradient_descent(eta)``
@@ -88,7 +93,7 @@ def make_config(*, epochs: Any, mini_batch_size: Any, cost: Any, seed: Any, eta:
         dropout=_checks.fraction("dropout", dropout), schedule=schedule,
         early_stop=None if early_stop is None else _checks.positive_int("early_stop",
                                                                          early_stop),
-        monitor=_monitor(monitor), jit=_jit(jit))
+        monitor=_monitor(monitor), jit=_jit(jit), augment=_augment(augment))
 
 
 def _deprecated(what: str, instead: str) -> None:
@@ -115,16 +120,11 @@ def _optimizer(eta: Any, optimizer: Any, settings: Mapping[str, float] | None,
         return optimizers.gradient_descent(_checks.positive_float("eta", eta))
     if not isinstance(optimizer, GradientTransformation):
         raise FnnTypeError(f"optimizer must be a GradientTransformation such as "
-                           f"fnn.optimizers.momentum(eta=0.1), got {_cut(optimizer)}")
+                           f"fnn.optimizers.momentum(eta=0.1), got {_checks.shown(optimizer)}")
     if eta is not None:
         raise ConfigError("eta is the shorthand for optimizer=gradient_descent(eta); give eta or "
                           "an optimizer (with its own eta), not both")
     return optimizer
-
-
-def _cut(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _cost(cost: Any) -> Cost:
@@ -133,7 +133,7 @@ def _cost(cost: Any) -> Cost:
         return registry.cost(cost)
     if not isinstance(cost, Cost):
         raise FnnTypeError(f"cost must be an fnn Cost such as fnn.cross_entropy, got "
-                           f"{_cut(cost)}")
+                           f"{_checks.shown(cost)}")
     return cost
 
 
@@ -149,7 +149,7 @@ def _activation(activation: Any) -> Activation | tuple[Activation, ...]:
             isinstance(a, Activation) for a in activation):
         return tuple(activation)
     raise FnnTypeError(f"activation must be an fnn Activation such as fnn.RELU, or one per "
-                       f"hidden layer, got {_cut(activation)}")
+                       f"hidden layer, got {_checks.shown(activation)}")
 
 
 def _schedule(schedule: Any) -> EpochSchedule:
@@ -160,15 +160,34 @@ def _schedule(schedule: Any) -> EpochSchedule:
         return built
     if not callable(schedule):
         raise FnnTypeError(f"schedule must be a function of (epoch, history) giving the "
-                           f"learning-rate factor or None, got {_cut(schedule)}")
+                           f"learning-rate factor or None, got {_checks.shown(schedule)}")
     return cast(EpochSchedule, schedule)
 
 
 def _jit(jit: Any) -> bool | None:
     if jit is not None and not isinstance(jit, bool):
         raise FnnTypeError(f"jit must be None (use the compiled epoch when it can), True or "
-                           f"False, got {_cut(jit)}")
+                           f"False, got {_checks.shown(jit)}")
     return jit
+
+
+def _augment(augment: Any) -> Augmentation | None:
+    if augment is not None and not callable(augment):
+        raise FnnTypeError(f"augment must be None or a function aug(rng, x) -> x' such as "
+                           f"fnn.augment.elastic(), got {_checks.shown(augment)}")
+    return cast("Augmentation | None", augment)
+
+
+def _augment_json(augment: Augmentation | None) -> Any:
+    return None if augment is None else registry.augmentation_spec(augment)
+
+
+def _augment_from_json(data: Any) -> Augmentation | None:
+    return None if data is None else _augment(registry.augmentation(data))
+
+
+def _augment_text(text: str) -> Augmentation | None:
+    return None if text.strip().lower() in ("none", "off") else registry.augmentation(text)
 
 
 def _jit_text(text: str) -> bool | None:
@@ -180,7 +199,7 @@ def _jit_text(text: str) -> bool | None:
 
 def _monitor(monitor: Any) -> Monitor:
     if not isinstance(monitor, Monitor):
-        raise FnnTypeError(f"monitor must be an fnn Monitor, got {_cut(monitor)}")
+        raise FnnTypeError(f"monitor must be an fnn Monitor, got {_checks.shown(monitor)}")
     for name, flag in zip(Monitor._fields, monitor):
         if not isinstance(flag, bool | np.bool_):
             raise FnnTypeError(f"monitor_{name} must be a bool, got {flag!r}")
@@ -207,7 +226,7 @@ def seed_from_json(data: Any) -> Seed:
     elif type(data) is int and data >= 0:
         return data
     raise ConfigError(f"seed must be an int >= 0 or {{\"entropy\", \"spawn_key\"}}, got "
-                      f"{_cut(data)}")
+                      f"{_checks.shown(data)}")
 
 
 def _activation_json(activation: Activation | tuple[Activation, ...]) -> Any:
@@ -305,6 +324,10 @@ SETTINGS: Mapping[str, Setting] = {s.name: s for s in (
             _optional_int_text, "N"),
     Setting("jit", "the compiled epoch (needs fnn[jit]): auto (when numba is installed and "
             "covers the run), on, or off", _identity, _jit, _jit_text, "auto|on|off"),
+    Setting("augment", "distort each mini-batch's images afresh every epoch: none, "
+            f"one of {sorted(registry.AUGMENTATIONS)} with its settings, e.g. "
+            "elastic(alpha=34, sigma=4), or compose(shift, elastic)", _augment_json,
+            _augment_from_json, _augment_text, "SPEC"),
 )}
 """The settings of ``TrainConfig`` (but ``seed`` and ``monitor``) as the edges see them."""
 
@@ -331,7 +354,7 @@ def config_from_json(data: Any) -> TrainConfig:
     if not isinstance(monitor, dict) or set(monitor) != set(Monitor._fields) or not all(
             isinstance(v, bool) for v in monitor.values()):
         raise ConfigError(f"monitor must map {list(Monitor._fields)} to booleans, got "
-                          f"{_cut(monitor)}")
+                          f"{_checks.shown(monitor)}")
     return TrainConfig(**values, monitor=Monitor(**monitor), seed=seed_from_json(data["seed"]))
 
 

@@ -24,7 +24,10 @@ from fnn.training import compiled, fastpath
 from fnn.training.config import TrainConfig
 from fnn.training.reference import Carry, EpochStreams, epoch_items, run_epoch, stepper
 
-__all__ = ["ENGINES", "NUMBA", "NUMPY", "REFERENCE", "Engine", "choose"]
+__all__ = ["ENGINES", "FAMILIES", "NUMBA", "NUMPY", "REFERENCE", "Engine", "choose"]
+
+FAMILIES = ("numpy", "numba")
+"""The engine families: engines of one family give the same bytes."""
 
 
 class Engine(NamedTuple):

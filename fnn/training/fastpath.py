@@ -3,7 +3,8 @@
 An engine: ``supports(params, data, config)`` declares what it covers — every combination of
 fnn's own parts: sigmoid, tanh or ReLU hidden layers (one per layer), the quadratic,
 cross-entropy or log-likelihood (softmax) cost, ``gradient_descent`` (network2's update),
-``momentum``, ``nesterov`` or ``adam``, L2 and L1, and dropout — on C-contiguous float arrays
+``momentum``, ``nesterov`` or ``adam``, L2 and L1, dropout, and any augmentation (it is
+called per batch, as the reference calls it) — on C-contiguous float arrays
 of one dtype; ``fast_epoch(carry, data, config, streams)`` then returns exactly the bytes
 ``fnn.training.reference.run_epoch`` returns: the same shuffle, the same dropout draws and
 the same floating-point operations on operands of the same shapes and layouts, in the same
@@ -39,12 +40,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fnn.activations import RELU, SIGMOID, TANH, per_layer
+from fnn.augment import Augmentation
 from fnn.costs import cross_entropy, log_likelihood, quadratic
 from fnn.data import Batch
 from fnn.optimizers import Kind, kind_of
 from fnn.params import Array, Params
 from fnn.training.config import TrainConfig
-from fnn.training.reference import Carry, EpochStreams, Progress
+from fnn.training.reference import Carry, EpochStreams, Progress, augmented
 
 __all__ = ["fast_epoch", "plan_of", "supports"]
 
@@ -98,6 +100,7 @@ class _Plan(NamedTuple):
     l1: float
     dropout: float
     n: int
+    augment: Augmentation | None = None
 
 
 def plan_of(params: Params, data: Batch, config: TrainConfig) -> _Plan:
@@ -106,7 +109,7 @@ def plan_of(params: Params, data: Batch, config: TrainConfig) -> _Plan:
     assert kind is not None, "supports() accepts fnn's optimizers only"
     return _Plan(tuple(_HIDDEN[a] for a in per_layer(config.activation, len(params.weights) - 1)),
                  _COSTS[config.cost], kind, config.lmbda, config.l1, config.dropout,
-                 data.x.shape[0])
+                 data.x.shape[0], config.augment)
 
 
 def fast_epoch(carry: Carry, data: Batch, config: TrainConfig, streams: EpochStreams, *,
@@ -304,9 +307,24 @@ def _step_programs(params: Params, buffers: _Buffers, plan: _Plan, streams: Epoc
     """The step programs of the first ``count`` batches of r rows in the chunk buffers."""
     layers = _layers(params, buffers, r, bool(plan.dropout))
     update = _update_ops(buffers, plan, r)
-    return [[*_mask_ops(layers[:-1], plan.dropout, streams.dropout),
+    return [[*_augment_ops(plan.augment, streams.augment, chunk_x[i:i + r]),
+             *_mask_ops(layers[:-1], plan.dropout, streams.dropout),
              *_gradient_ops(layers, plan, chunk_x[i:i + r], chunk_y[i:i + r]), *update]
             for i in range(0, count * r, r)]
+
+
+def _augment_ops(augment: Augmentation | None, rng: np.random.Generator | None,
+                 x: Array) -> list[Op]:
+    """Replace the batch's gathered inputs ``x`` (rows of the gather buffer) by their
+    augmentation, as ``epoch_items`` does."""
+    if augment is None:
+        return []
+    assert rng is not None, "config_streams gives the augmentation stream"
+    return [(_augment_into, (augment, rng, x))]
+
+
+def _augment_into(augment: Augmentation, rng: np.random.Generator, x: Array) -> None:
+    x[...] = augmented(augment, rng, x)
 
 
 def _mask_ops(hidden: tuple[_Layer, ...], p: float,

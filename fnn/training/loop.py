@@ -29,10 +29,10 @@ from fnn.params import Params, check_params, sizes_of, tree_map
 from fnn.schedules import EpochSchedule, epochs_without_improvement, is_constant
 from fnn.training.config import TrainConfig, make_config
 from fnn.training.engines import ENGINES, REFERENCE, Engine, choose
-from fnn.training.reference import Carry, EpochStreams, Progress, epoch_streams
+from fnn.training.reference import Carry, EpochStreams, Progress, config_streams
 
 __all__ = ["ENGINES", "Engine", "Prepared", "TrainState", "iterate_sgd", "prepare",
-           "result_params", "sgd", "sgd_config", "train", "train_states"]
+           "result_params", "sgd", "sgd_config", "train", "train_prepared", "train_states"]
 
 
 class TrainState(NamedTuple):
@@ -183,16 +183,14 @@ def train_states(prepared: Prepared, *, start: TrainState | None = None,
         return
     for epoch in range(len(state.history), config.epochs):
         epoch_config = _epoch_optimizer(config, epoch, state.history)
-        streams = epoch_streams(config.seed, epoch, dropout=bool(config.dropout))
+        streams = config_streams(config, epoch)
         carry = (state.params, state.opt_state)
         tick: Progress | None = None if progress is None else (
             lambda done, total, e=epoch: progress(e, done, total))
         new = engine.epoch(carry, data, epoch_config, streams, progress=tick)
         if not _all_finite(new[0]):
             raise _locate_divergence(engine, carry, data, epoch_config,
-                                     epoch_streams(config.seed, epoch,
-                                                   dropout=bool(config.dropout)),
-                                     epoch, state.history)
+                                     config_streams(config, epoch), epoch, state.history)
         record = _measured(new, epoch, prepared, epoch_config, state.history)
         state = _advance(state, new, record, config)
         yield state
@@ -207,7 +205,12 @@ def train(params: Any, training_data: Any, config: TrainConfig, *,
     ``sgd`` is this with network2's keywords; the command line and sweeps build the
     ``TrainConfig`` once and call this.
     """
-    prepared = prepare(params, training_data, config, evaluation_data=evaluation_data)
+    return train_prepared(prepare(params, training_data, config,
+                                  evaluation_data=evaluation_data))
+
+
+def train_prepared(prepared: Prepared) -> tuple[Params, History]:
+    """``train`` of inputs already ``prepare``d (whose ``engine`` a caller may record)."""
     first = TrainState(prepared.params, (), History())  # a copy: epochs=0 returns no input
     last = reduce(lambda _, state: state, train_states(prepared), first)
     return result_params(last, prepared.config), last.history
@@ -263,7 +266,7 @@ def sgd(params: Any, training_data: Any, *, epochs: int, mini_batch_size: int, c
         monitor_evaluation_accuracy: bool = False, monitor_training_cost: bool = False,
         monitor_training_accuracy: bool = False, monitor_traning_cost: bool | None = None,
         optimizer_settings: Mapping[str, float] | None = None,
-        jit: bool | None = None) -> tuple[Params, History]:
+        jit: bool | None = None, augment: Any = None) -> tuple[Params, History]:
     """Train ``params`` by mini-batch gradient descent; return the final params and the History.
 
     ``params`` is any ``(weights, biases)`` pair; ``training_data`` is ``(x, y)``: x (n, n_in),
@@ -279,7 +282,9 @@ def sgd(params: Any, training_data: Any, *, epochs: int, mini_batch_size: int, c
     accuracy and returns the best params seen. ``jit`` chooses the compiled epoch
     (``fnn[jit]``): by default it runs when numba is installed and covers the run; its bits
     differ from NumPy's in the last places (see ``fnn.training.compiled``); ``jit=False``
-    keeps NumPy's, ``jit=True`` insists on the compiled one.
+    keeps NumPy's, ``jit=True`` insists on the compiled one. ``augment`` (``fnn.augment``,
+    or any ``aug(rng, x) -> x'``) distorts each shuffled mini-batch's inputs, afresh every
+    epoch, from the epoch's own stream of ``seed``.
 
     Each epoch shuffles with its own stream of ``seed``, so the same seed gives bit-identical
     results and a k-epoch run is a prefix of a longer one; monitoring never changes the
@@ -302,5 +307,5 @@ def sgd(params: Any, training_data: Any, *, epochs: int, mini_batch_size: int, c
         "monitor_evaluation_accuracy": monitor_evaluation_accuracy,
         "monitor_training_cost": monitor_training_cost,
         "monitor_training_accuracy": monitor_training_accuracy,
-        "monitor_traning_cost": monitor_traning_cost, "jit": jit})
+        "monitor_traning_cost": monitor_traning_cost, "jit": jit, "augment": augment})
     return train(params, training_data, config, evaluation_data=evaluation)

@@ -24,11 +24,12 @@ from typing import Any, NamedTuple
 import numpy as np
 from toolz import partition_all
 
-from fnn._checks import Seed, positive_float, positive_int
+from fnn._checks import Seed, positive_float, positive_int, shown
 from fnn.activations import SIGMOID, Activation, Hidden, per_layer
+from fnn.augment import Augmentation
 from fnn.costs import Cost
 from fnn.data import Batch, as_batch, take
-from fnn.errors import FnnTypeError
+from fnn.errors import DataError, FnnTypeError
 from fnn.network import _mean, _summed_gradient
 from fnn.optimizers import (
     GradientTransformation,
@@ -39,11 +40,11 @@ from fnn.optimizers import (
     descent_rate,
 )
 from fnn.params import Array, Params, as_params
-from fnn.seeds import DROPOUT, SHUFFLE, stream
+from fnn.seeds import AUGMENT, DROPOUT, SHUFFLE, stream
 from fnn.training.config import TrainConfig
 
-__all__ = ["EpochStreams", "Progress", "Step", "dropout_masks", "epoch_streams",
-           "minibatches", "optimizer_step", "run_epoch", "sgd_step", "stepper"]
+__all__ = ["EpochStreams", "Progress", "Step", "augmented", "config_streams", "dropout_masks",
+           "epoch_streams", "minibatches", "optimizer_step", "run_epoch", "sgd_step", "stepper"]
 
 Masks = tuple[Array, ...] | None
 Carry = tuple[Params, State]
@@ -53,10 +54,12 @@ Progress = Callable[[int, int], None]
 
 
 class EpochStreams(NamedTuple):
-    """The random streams of one epoch: the shuffle, and the dropout masks (or None)."""
+    """The random streams of one epoch: the shuffle, the dropout masks and the augmentation
+    (None when the run has none)."""
 
     shuffle: np.random.Generator
     dropout: np.random.Generator | None
+    augment: np.random.Generator | None = None
 
 
 def epoch_rng(seed: Seed, epoch: int) -> np.random.Generator:
@@ -66,15 +69,23 @@ def epoch_rng(seed: Seed, epoch: int) -> np.random.Generator:
     return stream(seed, SHUFFLE, epoch)
 
 
-def epoch_streams(seed: Seed, epoch: int, *, dropout: bool) -> EpochStreams:
+def epoch_streams(seed: Seed, epoch: int, *, dropout: bool,
+                  augment: bool = False) -> EpochStreams:
     """Epoch ``epoch``'s streams: functions of (seed, epoch) only, so reruns and resumes match.
 
     >>> a = epoch_streams(3, 0, dropout=False).shuffle.permutation(5)
-    >>> bool((a == epoch_streams(3, 0, dropout=True).shuffle.permutation(5)).all())
+    >>> bool((a == epoch_streams(3, 0, dropout=True, augment=True).shuffle.permutation(5)).all())
     True
     """
     return EpochStreams(stream(seed, SHUFFLE, epoch),
-                        stream(seed, DROPOUT, epoch) if dropout else None)
+                        stream(seed, DROPOUT, epoch) if dropout else None,
+                        stream(seed, AUGMENT, epoch) if augment else None)
+
+
+def config_streams(config: TrainConfig, epoch: int) -> EpochStreams:
+    """The streams epoch ``epoch`` of a run of ``config`` draws from."""
+    return epoch_streams(config.seed, epoch, dropout=bool(config.dropout),
+                         augment=config.augment is not None)
 
 
 # --------------------------------------------------------------------------- steps
@@ -206,10 +217,31 @@ def dropout_masks(batch: Batch, widths: Sequence[int], p: float,
     return tuple((rng.random((m, w)) >= p).astype(dtype) / dtype.type(1 - p) for w in widths)
 
 
+def augmented(augment: Augmentation, rng: np.random.Generator, x: Array) -> Array:
+    """``augment(rng, x)``, checked to be an array of x's shape and dtype (a DataError
+    naming the augmentation otherwise).
+
+    >>> augmented(fnn.augment.shift(side=2), np.random.default_rng(0), np.eye(4)[:1]).shape
+    (1, 4)
+    """
+    out: Any = augment(rng, x)  # a user's function may return anything
+    if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype:
+        got = (f"{out.shape} {out.dtype}" if isinstance(out, np.ndarray)
+               else type(out).__name__)
+        raise DataError(f"augment {shown(augment)} must return an array of its input's shape "
+                        f"and dtype, {x.shape} {x.dtype}; got {got}")
+    return out
+
+
 def epoch_items(params: Params, data: Batch, config: TrainConfig,
                 streams: EpochStreams) -> Iterator[Item]:
-    """The epoch's (batch, dropout masks) pairs; masks are None without dropout."""
+    """The epoch's (batch, dropout masks) pairs, each batch's inputs augmented when the
+    config says so; masks are None without dropout."""
     batches = minibatches(data, config.mini_batch_size, streams.shuffle)
+    if config.augment is not None:
+        assert streams.augment is not None, "config_streams gives the augmentation stream"
+        aug, aug_rng = config.augment, streams.augment
+        batches = (Batch(augmented(aug, aug_rng, b.x), b.y) for b in batches)
     if not config.dropout:
         return zip(batches, repeat(None))
     assert streams.dropout is not None, "epoch_streams(dropout=True) gives the mask stream"
