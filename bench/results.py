@@ -1,14 +1,31 @@
-"""Accuracy results on the full MNIST: the book's chapter-3 rows and fnn's extensions.
+"""fnn's results table: every row, its command, its runs over seeds, and its figures.
 
-    python bench/results.py --rows book-30,book-100 [--seeds 0,1,2] [--jobs 2]
-                            [--mnist PATH] [--json bench/results/results.json]
+    python bench/results.py --rows book-ce-30,book-l2-30 [--seeds 0,1,2,3,4] [--jobs 2]
+    python bench/results.py --table            # the table and figures of the stored runs
+    python bench/results.py --smoke            # every command on a few hundred examples
 
-Each row is trained once per seed (a fresh process per run when --jobs > 1, each pinned to one
-BLAS thread when threadpoolctl is installed) on network2's split of MNIST (50,000 training,
-10,000 validation, 10,000 test), and reports the final validation and test accuracy (mean and
-sample standard deviation over the seeds, min and max), the best validation accuracy, and the
-wall time per run. Every row also gives the `fnn train` command that trains one of its runs.
-Results accumulate in the JSON file (one entry per row and seed), so rows can be run apart.
+A row is a training setting on a dataset; it is run by one or more implementations, each a
+command line run in a fresh process with one BLAS thread:
+
+- ``fnn``: ``fnn train ...`` (the command the table prints), its per-epoch validation
+  accuracy read from its ``--history`` file and its test accuracy, measured once after the
+  last epoch, from its output;
+- ``network2``: ``python bench/network2_run.py ...``, network2's per-example algorithm with
+  network2's own random streams (the book's rows);
+- ``sklearn``: ``python bench/sklearn_run.py ...``, scikit-learn's ``MLPClassifier`` on the
+  same split (the Fashion-MNIST rows).
+
+Data: network2's split of MNIST (``mnist.pkl.gz``: 50,000 training, 10,000 validation,
+10,000 test images) and Fashion-MNIST's IDX files (the last 10,000 training images are the
+validation set, the 10,000 test images the test set). Validation chooses epochs and
+settings; the test set is read once per finished run and never chooses anything.
+
+Every run is stored in ``bench/results/results.json`` (one entry per row, implementation and
+seed; rows can be run apart and re-run). ``--table`` writes the tables in Markdown
+(``bench/results/table.md``, also printed) and the learning curves (``fnn plot`` of each fnn
+row's seed-0 history, ``docs/figures/ROW.png``). ``--smoke`` runs each row's commands for one
+epoch on 300 training and 100 held-out examples made from fnn's embedded sample, so the
+commands cannot rot (tests/test_results_smoke.py runs it; CI runs the tests).
 """
 
 from __future__ import annotations
@@ -17,174 +34,345 @@ import argparse
 import json
 import os
 import platform
+import re
+import shlex
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import Any, NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MNIST = REPO.parent / "shared" / "data" / "mnist" / "mnist.pkl.gz"
+STORE = REPO / "bench" / "results" / "results.json"
+TABLE = REPO / "bench" / "results" / "table.md"
+FIGURES = REPO / "docs" / "figures"
+DATASETS = {"mnist": Path(os.environ.get("FNN_MNIST", REPO.parent / "shared" / "data" / "mnist"
+                                         / "mnist.pkl.gz")),
+            "fashion": Path(os.environ.get("FNN_FASHION_MNIST",
+                                           "/usr/share/datasets/fashion-mnist"))}
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
-# name: (description, book figure or None, sgd settings, extra CLI flags)
-BASE = dict(sizes=[784, 30, 10], cost="cross_entropy", epochs=30, mini_batch_size=10, eta=0.5,
-            lmbda=5.0, dtype="float64")
-# The book's chapter-3 runs call net.large_weight_initializer() before SGD (the better
-# initializer is introduced later in the chapter), so its rows use init "large".
-ROWS: dict[str, dict[str, Any]] = {
-    "book-30": dict(title="784-30-10 sigmoid, cross-entropy, eta 0.5, lmbda 5, batch 10, "
-                          "30 epochs, large init (as the book)", book=96.49,
-                    settings={**BASE, "init": "large"}),
-    "book-100": dict(title="784-100-10 sigmoid, cross-entropy, eta 0.5, lmbda 5, batch 10, "
-                           "30 epochs, large init (as the book)", book=97.92,
-                     settings={**BASE, "sizes": [784, 100, 10], "init": "large"}),
-    "default-30": dict(title="784-30-10 as book-30 with network2's default init "
-                             "N(0,1)/sqrt(n_in)", book=None, settings=BASE),
-    "default-100": dict(title="784-100-10 as book-100 with the default init", book=None,
-                        settings={**BASE, "sizes": [784, 100, 10]}),
-    "default-30-f32": dict(title="784-30-10 as default-30, trained in float32", book=None,
-                           settings={**BASE, "dtype": "float32"}),
-    "softmax-100": dict(title="784-100-10 sigmoid hidden, softmax + log-likelihood, eta 0.5, "
-                              "lmbda 5, batch 10, 30 epochs", book=None,
-                        settings={**BASE, "sizes": [784, 100, 10], "cost": "log_likelihood",
-                                  "output": "softmax"}),
-    "best-800": dict(title="784-800-10 ReLU, softmax, momentum 0.9, eta 0.01, lmbda 5, "
-                           "batch 50, shifts x5 (250,000 images), halve:3, 30 epochs, float32",
-                     book=None,
-                     settings={**BASE, "sizes": [784, 800, 10], "cost": "log_likelihood",
-                               "output": "softmax", "activation": "relu", "init": "he",
-                               "optimizer": "momentum", "mu": 0.9, "eta": 0.01,
-                               "mini_batch_size": 50, "schedule": "halve:3", "expand": True,
-                               "dtype": "float32"}),
+
+class Row(NamedTuple):
+    """One line of the table: a setting (``fnn train`` options) on a dataset."""
+
+    title: str
+    dataset: str
+    settings: dict[str, Any]
+    implementations: tuple[str, ...] = ("fnn",)
+    book: float | None = None
+    seeds: tuple[int, ...] = (0, 1, 2)
+    group: str = "fnn"
+
+
+# The book's chapter-3 runs call net.large_weight_initializer() first (the better initializer
+# comes later in the chapter) and print the accuracy on the test data after each epoch.
+BOOK = dict(sizes="784,30,10", epochs=30, mini_batch_size=10, eta=0.5, lmbda=0.0, init="large")
+BEST = dict(sizes="784,800,10", epochs=30, mini_batch_size=50, eta=0.01, lmbda=5.0, init="he",
+            output="softmax", activation="relu", optimizer="momentum", mu=0.9,
+            schedule="halve:3", dtype="float32")
+ELASTIC = dict(BEST, epochs=150, schedule="halve:8", augment="elastic(alpha=34, sigma=4)")
+FIVE = (0, 1, 2, 3, 4)
+ROWS: dict[str, Row] = {
+    "book-ce-30": Row("784-30-10 sigmoid, cross-entropy, eta 0.5, batch 10, 30 epochs",
+                      "mnist", BOOK, ("fnn", "network2"), 95.49, FIVE, "book"),
+    "book-l2-30": Row("784-30-10 as above, L2 lmbda 5", "mnist", dict(BOOK, lmbda=5.0),
+                      ("fnn", "network2"), 96.49, FIVE, "book"),
+    "book-l2-100": Row("784-100-10, lmbda 5", "mnist",
+                       dict(BOOK, sizes="784,100,10", lmbda=5.0), ("fnn", "network2"), 97.92,
+                       FIVE, "book"),
+    "book-l2-100-60": Row("784-100-10, lmbda 5, eta 0.1, 60 epochs", "mnist",
+                          dict(BOOK, sizes="784,100,10", lmbda=5.0, eta=0.1, epochs=60),
+                          ("fnn", "network2"), 98.04, FIVE, "book"),
+    "default-30": Row("784-30-10 sigmoid, cross-entropy, eta 0.5, lmbda 5, batch 10, 30 "
+                      "epochs, network2's default init N(0,1)/sqrt(n_in)", "mnist",
+                      dict(BOOK, lmbda=5.0, init="default")),
+    "default-100": Row("784-100-10 as default-30", "mnist",
+                       dict(BOOK, sizes="784,100,10", lmbda=5.0, init="default")),
+    "default-30-f32": Row("784-30-10 as default-30, in float32", "mnist",
+                          dict(BOOK, lmbda=5.0, init="default", dtype="float32")),
+    "softmax-100": Row("784-100-10 sigmoid hidden, softmax + log-likelihood, eta 0.5, lmbda 5, "
+                       "batch 10, 30 epochs", "mnist",
+                       dict(BOOK, sizes="784,100,10", lmbda=5.0, init="default",
+                            output="softmax")),
+    "best-800": Row("784-800-10 ReLU, softmax, momentum 0.9, eta 0.01, lmbda 5, batch 50, "
+                    "the book's shifts (x5, 250,000 images), halve:3, 30 epochs, float32",
+                    "mnist", dict(BEST, expand=True)),
+    "elastic-800": Row("784-800-10 as best-800 without the shifts; elastic distortions "
+                       "(alpha 34, sigma 4) drawn afresh every epoch, halve:8, 150 epochs",
+                       "mnist", ELASTIC),
+    "fashion-100": Row("Fashion-MNIST, 784-100-10 sigmoid, cross-entropy, eta 0.5, lmbda 5, "
+                       "batch 10, 30 epochs (the book's setting, default init)", "fashion",
+                       dict(BOOK, sizes="784,100,10", lmbda=5.0, init="default"),
+                       ("fnn", "sklearn"), group="fashion"),
+    "fashion-800": Row("Fashion-MNIST, 784-800-10 ReLU, softmax, momentum 0.9, eta 0.01, "
+                       "lmbda 5, batch 50, halve:3, 30 epochs, float32 (best-800 without "
+                       "the shifts)", "fashion", BEST, ("fnn", "sklearn"), group="fashion"),
 }
+ORDER = {name: i for i, name in enumerate(ROWS)}
 
 
-def command(settings: dict[str, Any], mnist: str, seed: int) -> str:
-    """The `fnn train` command line of one run of a row."""
-    flags = [f"--data {mnist}", f"--sizes {','.join(map(str, settings['sizes']))}",
-             f"--epochs {settings['epochs']}", f"--mini-batch-size {settings['mini_batch_size']}",
-             f"--eta {settings['eta']}", f"--lmbda {settings['lmbda']}", f"--seed {seed}"]
-    for key, flag in (("init", "--init"), ("output", "--output"), ("activation", "--activation"),
-                      ("optimizer", "--optimizer"), ("mu", "--mu"), ("schedule", "--schedule"),
-                      ("dtype", "--dtype")):
-        if key in settings and settings[key] != BASE.get(key):
-            flags.append(f"{flag} {settings[key]}")
-    if settings.get("expand"):
-        flags.append("--expand")
-    return "fnn train " + " ".join(flags) + " --monitor evaluation_accuracy"
+# --------------------------------------------------------------------------- the commands
 
 
-def run_one(row: str, seed: int, mnist: str) -> dict[str, Any]:
-    """Train one seed of ``row``; returns its figures (run in a worker process)."""
-    try:
-        from threadpoolctl import threadpool_limits
-        limits: Any = threadpool_limits(limits=1, user_api="blas")
-    except ImportError:
-        limits = None
-    import fnn
-    from fnn.datasets import load_pickle
-    from fnn.expand import expand
-
-    s = ROWS[row]["settings"]
-    data = load_pickle(mnist, dtype=s["dtype"])
-    training = data.training
-    if s.get("expand"):
-        training = expand(training.x, training.labels, seed=seed)
-    params = fnn.init_params(s["sizes"], seed=seed,
-                             init=fnn.registry.initializer(s.get("init", "default")),
-                             dtype=s["dtype"])
-    t0 = time.perf_counter()
-    name = {"sgd": "gradient_descent"}.get(s.get("optimizer", "sgd"), s.get("optimizer"))
-    optimizer = fnn.registry.optimizer({"name": name, "eta": s["eta"],
-                                        **({"mu": s["mu"]} if "mu" in s else {})})
-    params, history = fnn.sgd(
-        params, training, epochs=s["epochs"], mini_batch_size=s["mini_batch_size"],
-        optimizer=optimizer, lmbda=s["lmbda"], cost=fnn.registry.cost(s["cost"]), seed=seed,
-        evaluation_data=data.validation, monitor_evaluation_accuracy=True,
-        activation=fnn.registry.activation(s.get("activation", "sigmoid")),
-        schedule=fnn.registry.schedule(s.get("schedule", "constant")))
-    wall = time.perf_counter() - t0
-    activation = s.get("activation", "sigmoid")
-    test = fnn.accuracy(params, data.test.x, data.test.labels,
-                        activation=fnn.registry.activation(activation))
-    if limits is not None:
-        limits.restore_original_limits()
-    accuracies = [r.evaluation_accuracy for r in history]
-    return {"row": row, "seed": seed, "epochs_run": len(history),
-            "final_validation": accuracies[-1], "best_validation": max(accuracies),
-            "best_epoch": int(np.argmax(accuracies)), "test": test / data.test.x.shape[0],
-            "wall_s": wall, "stopped": history.stopped,
-            "validation_curve": accuracies, "etas": [r.eta for r in history],
-            "command": command(s, mnist, seed)}
+def _flags(settings: dict[str, Any], names: Sequence[str]) -> list[str]:
+    return [f"--{k.replace('_', '-')}={settings[k]}" for k in names if k in settings]
 
 
-def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean, sample standard deviation, min and max of each figure over the seeds."""
-    def stats(key: str) -> dict[str, float]:
-        values = [100 * r[key] for r in runs]
-        return {"mean": statistics.fmean(values),
-                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-                "min": min(values), "max": max(values)}
-    return {"seeds": [r["seed"] for r in runs], "final_validation": stats("final_validation"),
-            "best_validation": stats("best_validation"), "test": stats("test"),
-            "wall_s": statistics.fmean(r["wall_s"] for r in runs)}
+def fnn_command(row: Row, data: Path, seed: int, out: Path) -> list[str]:
+    """``fnn train`` of one run, writing its history to ``out``."""
+    s = row.settings
+    flags = _flags(s, ["sizes", "epochs", "mini_batch_size", "eta", "lmbda", "init", "output",
+                       "activation", "optimizer", "mu", "schedule", "dtype", "augment"])
+    return [sys.executable, "-m", "fnn", "train", f"--data={data}", *flags,
+            *(["--expand"] if s.get("expand") else []),
+            f"--seed={seed}", "--monitor=evaluation_accuracy", f"--history={out}",
+            "--no-progress"]
 
 
-def markdown(results: dict[str, list[dict[str, Any]]]) -> str:
-    """The README table."""
-    header = ("| configuration | book | final validation % | test % | best validation % | "
-              "wall time / run | command (seed 0) |")
-    lines = [header, "|---|---|---|---|---|---|---|"]
-    for row, runs in results.items():
-        s = summary(runs)
-        book = ROWS[row]["book"]
-        fv, te, bv = s["final_validation"], s["test"], s["best_validation"]
-        lines.append(
-            f"| {ROWS[row]['title']} | {'' if book is None else f'{book:.2f}'} | "
-            f"{fv['mean']:.2f} ± {fv['std']:.2f} ({fv['min']:.2f}–{fv['max']:.2f}) | "
-            f"{te['mean']:.2f} ± {te['std']:.2f} ({te['min']:.2f}–{te['max']:.2f}) | "
-            f"{bv['mean']:.2f} ± {bv['std']:.2f} | {s['wall_s']:.0f} s | "
-            f"`{runs[0]['command']}` |")
+def network2_command(row: Row, data: Path, seed: int, out: Path) -> list[str]:
+    """network2's algorithm of one run, writing its figures to ``out``."""
+    s = row.settings
+    return [sys.executable, str(REPO / "bench" / "network2_run.py"), f"--data={data}",
+            *_flags(s, ["sizes", "epochs", "mini_batch_size", "eta", "lmbda", "init"]),
+            f"--seed={seed}", f"--result={out}"]
+
+
+def sklearn_command(row: Row, data: Path, seed: int, out: Path) -> list[str]:
+    """scikit-learn's MLPClassifier in the row's setting, writing its figures to ``out``."""
+    s = row.settings
+    return [sys.executable, str(REPO / "bench" / "sklearn_run.py"), f"--data={data}",
+            *_flags(s, ["sizes", "epochs", "mini_batch_size", "eta", "lmbda", "activation",
+                        "optimizer", "mu", "dtype"]), f"--seed={seed}", f"--result={out}"]
+
+
+COMMANDS = {"fnn": fnn_command, "network2": network2_command, "sklearn": sklearn_command}
+
+
+def shown(command: list[str]) -> str:
+    """The command as a reader types it: no output files, the interpreter as ``python``."""
+    kept = [c for c in command if not c.startswith(("--history=", "--result=", "--no-progress"))]
+    if kept[:3] == [sys.executable, "-m", "fnn"]:
+        kept = ["fnn", *kept[3:]]
+    elif kept[0] == sys.executable:
+        kept = ["python", str(Path(kept[1]).relative_to(REPO)), *kept[2:]]
+    return shlex.join(kept)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run(name: str, implementation: str, seed: int, data: Path, *,
+        smoke: bool = False) -> dict[str, Any]:
+    """Run one command; its figures (validation curve, test accuracy, wall time)."""
+    row = ROWS[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.json"
+        command = COMMANDS[implementation](row, data, seed, out)
+        if smoke:
+            command = [re.sub(r"^--epochs=\d+$", "--epochs=1", c) for c in command]
+            command += ["--limit=300"] if implementation != "fnn" else []
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False,
+                              env={**os.environ, **ONE_THREAD, "PYTHONPATH": str(REPO)})
+        wall = time.perf_counter() - start
+        if done.returncode:
+            raise RuntimeError(f"{shlex.join(command)} failed ({done.returncode}):\n"
+                               f"{done.stdout[-2000:]}{done.stderr[-4000:]}")
+        figures = (_fnn_figures(out, done.stdout) if implementation == "fnn"
+                   else json.loads(out.read_text()))
+        history = out.read_text() if implementation == "fnn" else None
+    curve = figures["validation_curve"]
+    best = max(range(len(curve)), key=curve.__getitem__)
+    return {"row": name, "implementation": implementation, "seed": seed,
+            "final_validation": curve[-1], "best_validation": curve[best], "best_epoch": best + 1,
+            "epochs_run": len(curve), "test": figures["test"], "wall_s": wall,
+            "validation_curve": curve, "command": shown(command), "history": history}
+
+
+def _fnn_figures(history: Path, stdout: str) -> dict[str, Any]:
+    records = json.loads(history.read_text())["records"]
+    found = re.search(r"final test accuracy: (\d+)/(\d+)", stdout)
+    if found is None:
+        raise RuntimeError(f"no test accuracy in fnn train's output:\n{stdout[-2000:]}")
+    return {"validation_curve": [r["evaluation_accuracy"] for r in records],
+            "test": int(found[1]) / int(found[2])}
+
+
+# --------------------------------------------------------------------------- the tables
+
+
+def stats(values: Sequence[float]) -> str:
+    """'mean ± sd (min–max)' of fractions, in percent."""
+    pct = [100 * v for v in values]
+    sd = statistics.stdev(pct) if len(pct) > 1 else 0.0
+    return f"{statistics.fmean(pct):.2f} ± {sd:.2f} ({min(pct):.2f}–{max(pct):.2f})"
+
+
+def _cell(runs: list[dict[str, Any]], key: str) -> str:
+    return stats([r[key] for r in runs]) if runs else ""
+
+
+def book_table(by: dict[tuple[str, str], list[dict[str, Any]]]) -> str:
+    """The book's rows: the book's figure, network2's algorithm and fnn, over the same seeds."""
+    header = ("| setting | book | network2: final validation % | fnn: final validation % | "
+              "network2: best validation % (epoch) | fnn: best validation % (epoch) | "
+              "network2: test % | fnn: test % |")
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    for name, row in ROWS.items():
+        if row.group != "book":
+            continue
+        n2, ours = by.get((name, "network2"), []), by.get((name, "fnn"), [])
+        lines.append(f"| {row.title} | {row.book:.2f} | {_cell(n2, 'final_validation')} | "
+                     f"{_cell(ours, 'final_validation')} | {_best(n2)} | {_best(ours)} | "
+                     f"{_cell(n2, 'test')} | {_cell(ours, 'test')} |")
     return "\n".join(lines)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--rows", default="book-30,book-100",
-                   help=f"comma list of {', '.join(ROWS)}")
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--mnist", default=os.environ.get("FNN_MNIST", str(DEFAULT_MNIST)))
-    p.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "results.json")
-    p.add_argument("--table-only", action="store_true",
-                   help="print the table of the runs stored in --json; train nothing")
-    args = p.parse_args()
-    rows, seeds = args.rows.split(","), [int(s) for s in args.seeds.split(",")]
-    if args.table_only:
-        rows = []
-    unknown = [r for r in rows if r not in ROWS]
+def _best(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return ""
+    epochs = sorted(r["best_epoch"] for r in runs)
+    return f"{_cell(runs, 'best_validation')} ({epochs[0]}–{epochs[-1]})"
+
+
+def rows_table(by: dict[tuple[str, str], list[dict[str, Any]]], group: str) -> str:
+    """Every implementation of the group's rows: validation, test, time, the command."""
+    header = ("| setting | implementation | seeds | final validation % | best validation % "
+              "(epoch) | test % | wall time / run | command (seed 0) |")
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    for name, row in ROWS.items():
+        if row.group != group:
+            continue
+        for implementation in row.implementations:
+            runs = by.get((name, implementation), [])
+            if runs:
+                wall = statistics.fmean(r["wall_s"] for r in runs)
+                lines.append(f"| {row.title} | {implementation} | {len(runs)} | "
+                             f"{_cell(runs, 'final_validation')} | {_best(runs)} | "
+                             f"{_cell(runs, 'test')} | {wall / 60:.1f} min | "
+                             f"`{runs[0]['command']}` |")
+    return "\n".join(lines)
+
+
+def tables(stored: dict[str, Any]) -> str:
+    """All tables, in Markdown."""
+    by: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in sorted(stored["runs"], key=lambda r: (ORDER.get(r["row"], 99), r["seed"])):
+        by.setdefault((r["row"], r.get("implementation", "fnn")), []).append(r)
+    return "\n\n".join([
+        "### The book's chapter-3 runs, as distributions over 5 seeds\n\n" + book_table(by),
+        "### fnn on MNIST\n\n" + rows_table(by, "fnn") + "\n\n" + rows_table(by, "book"),
+        "### Fashion-MNIST\n\n" + rows_table(by, "fashion")])
+
+
+def figures(stored: dict[str, Any], out: Path) -> list[Path]:
+    """``fnn plot`` of each fnn row's seed-0 history (needs matplotlib)."""
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    for r in stored["runs"]:
+        if r.get("implementation", "fnn") == "fnn" and r["seed"] == 0 and r.get("history"):
+            with tempfile.TemporaryDirectory() as tmp:
+                history = Path(tmp) / "history.json"
+                history.write_text(r["history"])
+                png = out / f"{r['row']}.png"
+                subprocess.run([sys.executable, "-m", "fnn", "plot", str(history), "-o",
+                                str(png)], check=True, capture_output=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO)})
+                made.append(png)
+    return made
+
+
+# --------------------------------------------------------------------------- smoke data
+
+
+def smoke_data(directory: Path) -> dict[str, Path]:
+    """A tiny mnist.pkl.gz in network2's layout (300/100/100 examples of fnn's embedded
+    sample), standing in for every dataset: a smoke run checks the commands, not the data
+    (the IDX loader has its own tests, on the real Fashion-MNIST files too)."""
+    import gzip
+    import pickle
+
+    import numpy as np
+
+    from fnn.datasets import load_sample
+    sample = load_sample()
+    x, labels = sample.training.x, sample.training.labels
+    parts = [(x[a:b].astype(np.float32), labels[a:b].astype(np.int64))
+             for a, b in ((0, 300), (300, 400), (400, 500))]
+    pkl = directory / "mnist.pkl.gz"
+    with gzip.open(pkl, "wb") as f:
+        pickle.dump(tuple(parts), f, protocol=2)
+    return dict.fromkeys(DATASETS, pkl)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _load() -> dict[str, Any]:
+    return json.loads(STORE.read_text()) if STORE.exists() else {"runs": []}
+
+
+def _save(stored: dict[str, Any], done: list[dict[str, Any]]) -> None:
+    new = {(r["row"], r["implementation"], r["seed"]) for r in done}
+    keep = [r for r in stored["runs"]
+            if (r["row"], r.get("implementation", "fnn"), r["seed"]) not in new]
+    stored = {"machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
+                          "platform": platform.platform()}, "runs": keep + done}
+    STORE.write_text(json.dumps(stored, indent=1) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", default="", help=f"comma list of {', '.join(ROWS)}")
+    p.add_argument("--implementations", default="",
+                   help="comma list of fnn, network2, sklearn (default: each row's own)")
+    p.add_argument("--seeds", default="", help="comma list (default: each row's own)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time, one thread each")
+    p.add_argument("--table", action="store_true",
+                   help="write the tables and figures of the stored runs")
+    p.add_argument("--smoke", action="store_true",
+                   help="run every row's commands for one epoch on a few hundred examples")
+    args = p.parse_args(argv)
+    names = [n for n in args.rows.split(",") if n] or (list(ROWS) if args.smoke else [])
+    unknown = [n for n in names if n not in ROWS]
     if unknown:
         p.error(f"unknown row {unknown[0]!r}; expected one of {list(ROWS)}")
-    jobs = [(r, s) for r in rows for s in seeds]
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        done = list(pool.map(run_one, [r for r, _ in jobs], [s for _, s in jobs],
-                             [args.mnist] * len(jobs)))
-    stored = json.loads(args.json.read_text()) if args.json.exists() else {"runs": []}
-    keep = [r for r in stored["runs"] if (r["row"], r["seed"]) not in set(jobs)]
-    stored = {"machine": {"python": platform.python_version(), "numpy": np.__version__,
-                          "cpu_count": os.cpu_count(), "platform": platform.platform()},
-              "runs": keep + done}
-    args.json.write_text(json.dumps(stored, indent=1) + "\n")
-    by_row: dict[str, list[dict[str, Any]]] = {}
-    order = {name: i for i, name in enumerate(ROWS)}
-    for r in sorted(stored["runs"], key=lambda r: (order.get(r["row"], len(order)), r["seed"])):
-        by_row.setdefault(r["row"], []).append(r)
-    print(markdown(by_row))
-    sys.stdout.flush()
+    wanted = {i for i in args.implementations.split(",") if i}
+    jobs = [(n, i, s) for n in names for i in ROWS[n].implementations
+            if not wanted or i in wanted
+            for s in ([int(x) for x in args.seeds.split(",")] if args.seeds else
+                      ROWS[n].seeds[:1] if args.smoke else ROWS[n].seeds)]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = smoke_data(Path(tmp)) if args.smoke else DATASETS
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(run, n, i, s, data[ROWS[n].dataset], smoke=args.smoke)
+                       for n, i, s in jobs]
+            done = []
+            for (n, i, s), future in zip(jobs, futures):
+                result = future.result()
+                done.append(result)
+                if not args.smoke:  # stored as each run ends: a long batch can be stopped
+                    _save(_load(), [result])
+                print(f"{n} {i} seed {s}: final validation "
+                      f"{100 * result['final_validation']:.2f}%, test "
+                      f"{100 * result['test']:.2f}% [{result['wall_s']:.0f} s]", flush=True)
+    if args.smoke:
+        return 0
+    if args.table or not done:
+        stored = _load()
+        text = tables(stored)
+        TABLE.write_text(text + "\n")
+        print(text)
+        for png in figures(stored, FIGURES):
+            print(f"wrote {png.relative_to(REPO)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
