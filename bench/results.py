@@ -54,6 +54,8 @@ DATASETS = {"mnist": Path(os.environ.get("FNN_MNIST", REPO.parent / "shared" / "
                                          / "mnist.pkl.gz")),
             "fashion": Path(os.environ.get("FNN_FASHION_MNIST",
                                            "/usr/share/datasets/fashion-mnist"))}
+SHOWN = {"mnist": "../shared/data/mnist/mnist.pkl.gz",  # as a reader's checkout has them
+         "fashion": "/usr/share/datasets/fashion-mnist"}
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -153,9 +155,11 @@ def sklearn_command(row: Row, data: Path, seed: int, out: Path) -> list[str]:
 COMMANDS = {"fnn": fnn_command, "network2": network2_command, "sklearn": sklearn_command}
 
 
-def shown(command: list[str]) -> str:
-    """The command as a reader types it: no output files, the interpreter as ``python``."""
-    kept = [c for c in command if not c.startswith(("--history=", "--result=", "--no-progress"))]
+def shown(command: list[str], dataset: str) -> str:
+    """The command as a reader types it: no output files, the interpreter as ``python``,
+    the data where a checkout beside ../shared (or Debian's package) has them."""
+    kept = [f"--data={SHOWN[dataset]}" if c.startswith("--data=") else c for c in command
+            if not c.startswith(("--history=", "--result=", "--no-progress"))]
     if kept[:3] == [sys.executable, "-m", "fnn"]:
         kept = ["fnn", *kept[3:]]
     elif kept[0] == sys.executable:
@@ -191,7 +195,8 @@ def run(name: str, implementation: str, seed: int, data: Path, *,
     return {"row": name, "implementation": implementation, "seed": seed,
             "final_validation": curve[-1], "best_validation": curve[best], "best_epoch": best + 1,
             "epochs_run": len(curve), "test": figures["test"], "wall_s": wall,
-            "validation_curve": curve, "command": shown(command), "history": history}
+            "validation_curve": curve, "command": shown(command, row.dataset),
+            "history": history}
 
 
 def _fnn_figures(history: Path, stdout: str) -> dict[str, Any]:
