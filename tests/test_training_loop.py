@@ -386,3 +386,14 @@ def test_train_with_a_config_is_sgd_with_keywords():
                   evaluation_data=(HELD.x, HELD.y.argmax(1)))
     b, hb = _run(epochs=3)
     assert tree_equal(a, b) and ha == hb
+
+
+def test_a_user_written_activation_trains_on_the_generic_path_with_the_same_results():
+    mine = fnn.Activation("my_tanh", lambda z: np.tanh(z), lambda z, a: 1.0 - a * a)
+    params = init_params([2, 6, 2], seed=1, init=he_init)
+    config = make_config(epochs=1, mini_batch_size=10, eta=0.5, cost=cross_entropy, seed=0,
+                         activation=mine)
+    assert fnn.training.engines.choose(params, fnn.Batch(DATA.x, DATA.y), config) is REFERENCE
+    theirs, history = _run(activation=mine, epochs=8)
+    ours, our_history = _run(activation=fnn.TANH, epochs=8)  # fnn's tanh, on the fast path
+    assert tree_equal(theirs, ours) and history == our_history
