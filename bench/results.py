@@ -159,8 +159,9 @@ COMMANDS = {"fnn": fnn_command, "network2": network2_command, "sklearn": sklearn
 def shown(command: list[str], dataset: str) -> str:
     """The command as a reader types it: no output files, the interpreter as ``python``,
     the data where a checkout beside ../shared (or Debian's package) has them."""
+    hidden = ("--history=", "--result=", "--no-progress", "--checkpoint=", "--resume")
     kept = [f"--data={SHOWN[dataset]}" if c.startswith("--data=") else c for c in command
-            if not c.startswith(("--history=", "--result=", "--no-progress"))]
+            if not c.startswith(hidden)]
     if kept[:3] == [sys.executable, "-m", "fnn"]:
         kept = ["fnn", *kept[3:]]
     elif kept[0] == sys.executable:
@@ -171,13 +172,17 @@ def shown(command: list[str], dataset: str) -> str:
 # --------------------------------------------------------------------------- running
 
 
-def run(name: str, implementation: str, seed: int, data: Path, *,
-        smoke: bool = False) -> dict[str, Any]:
-    """Run one command; its figures (validation curve, test accuracy, wall time)."""
+def run(name: str, implementation: str, seed: int, data: Path, *, smoke: bool = False,
+        checkpoints: Path | None = None) -> dict[str, Any]:
+    """Run one command; its figures (validation curve, test accuracy, wall time). With
+    ``checkpoints``, an fnn run writes its checkpoint there after every epoch and resumes
+    from it if it exists (a long batch survives being stopped; the result is the same)."""
     row = ROWS[name]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         command = COMMANDS[implementation](row, data, seed, out)
+        if checkpoints is not None and implementation == "fnn":
+            command += [f"--checkpoint={checkpoints / f'{name}-seed{seed}.json'}", "--resume"]
         if smoke:
             command = [re.sub(r"^--epochs=\d+$", "--epochs=1", c) for c in command]
             command += ["--limit=300"] if implementation != "fnn" else []
@@ -364,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="runs at a time, one thread each")
     p.add_argument("--table", action="store_true",
                    help="write the tables and figures of the stored runs")
+    p.add_argument("--checkpoints", type=Path, default=None, metavar="DIR",
+                   help="fnn runs checkpoint every epoch in DIR and resume from it")
     p.add_argument("--smoke", action="store_true",
                    help="run every row's commands for one epoch on a few hundred examples")
     args = p.parse_args(argv)
@@ -379,8 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = smoke_data(Path(tmp)) if args.smoke else DATASETS
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(run, n, i, s, data[ROWS[n].dataset], smoke=args.smoke)
-                       for n, i, s in jobs]
+            futures = [pool.submit(run, n, i, s, data[ROWS[n].dataset], smoke=args.smoke,
+                                   checkpoints=args.checkpoints) for n, i, s in jobs]
             done = []
             for (n, i, s), future in zip(jobs, futures):
                 result = future.result()
