@@ -38,6 +38,7 @@ from fnn.costs import (
     quadratic,
 )
 from fnn.data import Batch, Labelled, one_hot, take
+from fnn.datasets import load_mnist
 from fnn.errors import (
     CheckpointMismatchError,
     ConfigError,
@@ -50,8 +51,18 @@ from fnn.errors import (
     UnsafeFileError,
 )
 from fnn.history import EpochRecord, History, Monitor
+from fnn.model import Model
 from fnn.monitor import accuracy, measure, total_cost
-from fnn.network import Trace, backprop, cost, forward, output_z, summed_gradient, trace
+from fnn.network import (
+    Trace,
+    backprop,
+    cost,
+    forward,
+    output_z,
+    predict,
+    summed_gradient,
+    trace,
+)
 from fnn.optimizers import GradientTransformation, apply_updates, chain
 from fnn.params import (
     Array,
@@ -69,6 +80,7 @@ from fnn.params import (
     tree_map,
     zeros_like,
 )
+from fnn.serialization import load, save
 from fnn.training import (
     TrainConfig,
     iterate_sgd,
@@ -100,6 +112,7 @@ __all__ = [
     "History",
     "Initializer",
     "Labelled",
+    "Model",
     "ModelFormatError",
     "Monitor",
     "NonFiniteError",
@@ -125,6 +138,8 @@ __all__ = [
     "l2_gradient",
     "l2_penalty",
     "large_init",
+    "load",
+    "load_mnist",
     "log_likelihood",
     "log_softmax",
     "make_config",
@@ -133,10 +148,12 @@ __all__ = [
     "optimizer_step",
     "optimizers",
     "output_z",
+    "predict",
     "quadratic",
     "registry",
     "relu",
     "run_epoch",
+    "save",
     "schedules",
     "sgd",
     "sgd_step",

@@ -2,6 +2,8 @@
 
 Every figure comes from the network's own forward pass (``fnn.network.output_z``) and the
 cost's own function, so a monitored cost is exactly ``fnn.cost`` plus the penalty terms.
+``accuracy`` and ``total_cost`` take a ``Model`` where params go, run with its own activations
+and cost.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ from numpy.typing import NDArray
 from fnn.activations import SIGMOID, Hidden
 from fnn.costs import Cost, l1_penalty, l2_penalty
 from fnn.data import Batch, Labelled, as_targets, one_hot
+from fnn.errors import FnnTypeError
 from fnn.history import EpochRecord, Monitor
+from fnn.model import resolve
 from fnn.network import output_z
 from fnn.params import Array
 
 __all__ = ["accuracy", "measure", "total_cost"]
 
 
-def total_cost(params: Any, x: Array, y: Any, *, cost: Cost, lmbda: float, l1: float = 0.0,
-               activation: Hidden = SIGMOID) -> float:
+def total_cost(params: Any, x: Array, y: Any, *, cost: Cost | None = None, lmbda: float,
+               l1: float = 0.0, activation: Hidden | None = None) -> float:
     """network2's total cost of a set: mean ``cost`` plus ``l2_penalty`` (and
     ``l1_penalty``) with n = len(x). ``y`` is one-hot (n, n_out) or integer labels (n,).
+    ``cost`` is required for plain params; a ``Model`` uses its own cost and activations.
 
     >>> from fnn.costs import cross_entropy
     >>> p = ([np.zeros((1, 2))], [np.zeros(1)])
@@ -32,17 +37,23 @@ def total_cost(params: Any, x: Array, y: Any, *, cost: Cost, lmbda: float, l1: f
     ...                  cost=cross_entropy, lmbda=5.0), 6)   # ln 2, no weights to decay
     0.693147
     """
-    z = output_z(params, x, activation=activation)
+    run = resolve(params, activation=activation, cost=cost)
+    if not isinstance(run.cost, Cost):
+        raise FnnTypeError(f"cost must be an fnn Cost such as fnn.cross_entropy, got {cost!r}")
+    z = output_z(run.params, x, activation=run.activation)
     targets = as_targets(y, x.shape[0], z.shape[1], z.dtype)
-    return cost.fn(z, targets) + _penalty(params, lmbda, l1, x.shape[0])
+    return run.cost.fn(z, targets) + _penalty(run.params, lmbda, l1, x.shape[0])
 
 
 def _penalty(params: Any, lmbda: float, l1: float, n: int) -> float:
     return l2_penalty(params, lmbda, n) + (l1_penalty(params, l1, n) if l1 else 0.0)
 
 
-def accuracy(params: Any, x: Array, labels: Any, *, activation: Hidden = SIGMOID) -> int:
+def accuracy(params: Any, x: Array, labels: Any, *, activation: Hidden | None = None) -> int:
     """How many rows of ``x`` the net classifies as their label.
+
+    ``params`` is a ``Model`` (run with its own activations) or any ``(weights, biases)``
+    pair with hidden ``activation`` (sigmoid by default).
 
     The predicted class is the argmax of the output layer's weighted input z: the same class
     as the argmax of σ(z) or softmax(z), without the ties those make where they round to 1

@@ -9,26 +9,29 @@ activations: one (m, n_l) array per hidden layer, or None.
 Every public function takes any ``(weights, biases)`` pair as ``params`` and targets ``y`` as
 one-hot rows (m, n_out) or integer labels (m,); it checks them once and then runs the one
 forward pass (``_pass``) and the one backward pass (``_summed_gradient``) that training,
-monitoring and the gradient checks all use.
+monitoring and the gradient checks all use. Where params go, a ``Model`` (what ``fnn.load``
+returns) runs with its own activations, output layer and cost (``fnn.model.resolve``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
-from fnn.activations import SIGMOID, Activation, Hidden, per_layer, sigmoid
+from fnn.activations import Activation, Hidden, per_layer
 from fnn.costs import Cost
 from fnn.data import as_inputs, as_targets
 from fnn.errors import FnnTypeError
+from fnn.model import Output, resolve
 from fnn.params import Array, Grads, Params, as_params
 
-__all__ = ["Trace", "backprop", "cost", "forward", "output_z", "summed_gradient", "trace"]
+__all__ = ["Trace", "backprop", "cost", "forward", "output_z", "predict", "summed_gradient",
+           "trace"]
 
 Masks = Sequence[Array] | None
-Output = Callable[[Array], Array]
 
 CHUNK_ROWS = 1000
 """Rows per forward pass in ``forward``, ``output_z`` and ``cost``: bounds the memory of
@@ -114,12 +117,16 @@ class _Checked(NamedTuple):
     params: Params
     x: Array
     acts: tuple[Activation, ...]
+    cost: Cost | None
+    output: Output
 
 
-def _checked(params: Any, x: Any, activation: Hidden) -> _Checked:
-    p = as_params(params)
-    return _Checked(p, as_inputs(x, p.weights[0].shape[1]), per_layer(activation,
-                                                                       len(p.weights) - 1))
+def _checked(params: Any, x: Any, activation: Hidden | None, *, cost: Cost | None = None,
+             output: Output | None = None) -> _Checked:
+    run = resolve(params, activation=activation, cost=cost, output=output)
+    p = as_params(run.params)
+    return _Checked(p, as_inputs(x, p.weights[0].shape[1]),
+                    per_layer(run.activation, len(p.weights) - 1), run.cost, run.output)
 
 
 def _targets(checked: _Checked, y: Any) -> Array:
@@ -133,20 +140,23 @@ def _cost_value(cost: Any) -> Cost:
     return cost
 
 
-def trace(params: Any, x: Array, *, activation: Hidden = SIGMOID, output: Output = sigmoid,
-          masks: Masks = None) -> Trace:
+def trace(params: Any, x: Array, *, activation: Hidden | None = None,
+          output: Output | None = None, masks: Masks = None) -> Trace:
     """The weighted inputs and activations of every layer for the batch ``x``.
+
+    Hidden layers use ``activation`` (sigmoid by default), the output layer ``output`` (σ by
+    default); a ``Model`` uses its own.
 
     >>> from fnn.params import init_params
     >>> t = trace(init_params([3, 4, 2], seed=0), np.zeros((5, 3)))
     >>> [a.shape for a in t.activations], [z.shape for z in t.zs]
     ([(5, 3), (5, 4), (5, 2)], [(5, 4), (5, 2)])
     """
-    c = _checked(params, x, activation)
-    return _pass(c.params, c.x, c.acts, output, masks)
+    c = _checked(params, x, activation, output=output)
+    return _pass(c.params, c.x, c.acts, c.output, masks)
 
 
-def output_z(params: Any, x: Array, *, activation: Hidden = SIGMOID) -> Array:
+def output_z(params: Any, x: Array, *, activation: Hidden | None = None) -> Array:
     """The output layer's weighted input z, shape (m, n_out): what costs and accuracy read.
 
     >>> from fnn.params import init_params
@@ -157,38 +167,62 @@ def output_z(params: Any, x: Array, *, activation: Hidden = SIGMOID) -> Array:
     return _output_z(c.params, c.x, c.acts)
 
 
-def forward(params: Any, x: Array, *, activation: Hidden = SIGMOID,
-            output: Output = sigmoid) -> Array:
+def forward(params: Any, x: Array, *, activation: Hidden | None = None,
+            output: Output | None = None) -> Array:
     """The output activations, shape (m, n_out), for the batch ``x`` of shape (m, n_in).
 
-    ``params`` is any ``(weights, biases)`` pair; ``output`` is the output layer's activation
-    (σ by default; ``fnn.softmax`` for a net trained with ``log_likelihood``).
+    ``params`` is any ``(weights, biases)`` pair, with hidden ``activation`` (sigmoid by
+    default) and ``output``, the output layer's activation (σ by default; ``fnn.softmax`` for
+    a net trained with ``log_likelihood``); or a ``Model``, which runs its own.
 
     >>> from fnn.params import init_params
     >>> weights, biases = init_params([784, 30, 10], seed=0)
     >>> forward((weights, biases), np.zeros((7, 784))).shape
     (7, 10)
+    >>> model = fnn.Model((weights, biases), (fnn.RELU,), fnn.log_likelihood)
+    >>> forward(model, np.zeros((7, 784))).sum(axis=1).round(12).tolist() == [1.0] * 7  # softmax
+    True
     """
-    return output(output_z(params, x, activation=activation))
+    c = _checked(params, x, activation, output=output)
+    return c.output(_output_z(c.params, c.x, c.acts))
 
 
-def cost(params: Any, x: Array, y: Array, *, cost: Cost, activation: Hidden = SIGMOID,
-         masks: Masks = None) -> float:
+def predict(params: Any, x: Array, *, activation: Hidden | None = None) -> NDArray[np.intp]:
+    """The predicted class of every row of ``x``, shape (m,): the argmax of the output layer.
+
+    ``params`` is a ``Model`` (run with its own activations) or any ``(weights, biases)`` pair
+    with hidden ``activation`` (sigmoid by default). The class is the argmax of the weighted
+    input z, the same as the argmax of σ(z) or softmax(z) but without their ties where they
+    round to 1 (``fnn.accuracy`` counts the same classes).
+
+    >>> from fnn.params import init_params
+    >>> p = ([np.zeros((3, 2))], [np.array([0.0, 2.0, 1.0])])
+    >>> predict(p, np.zeros((4, 2))).tolist()
+    [1, 1, 1, 1]
+    """
+    c = _checked(params, x, activation)
+    labels: NDArray[np.intp] = np.argmax(_output_z(c.params, c.x, c.acts), axis=1)
+    return labels
+
+
+def cost(params: Any, x: Array, y: Array, *, cost: Cost | None = None,
+         activation: Hidden | None = None, masks: Masks = None) -> float:
     """The mean over the batch of the per-example ``cost`` (no L2 term).
 
-    ``y`` is one-hot (m, n_out) or integer labels (m,).
+    ``y`` is one-hot (m, n_out) or integer labels (m,). ``cost`` is required for plain
+    params; a ``Model`` uses its own.
 
     >>> from fnn.costs import cross_entropy
     >>> p = ([np.zeros((1, 2))], [np.zeros(1)])
     >>> round(cost(p, np.zeros((3, 2)), np.ones((3, 1)), cost=cross_entropy), 6)  # ln 2
     0.693147
     """
-    c = _checked(params, x, activation)
-    return _cost_value(cost).fn(_output_z(c.params, c.x, c.acts, masks), _targets(c, y))
+    c = _checked(params, x, activation, cost=cost)
+    return _cost_value(c.cost).fn(_output_z(c.params, c.x, c.acts, masks), _targets(c, y))
 
 
-def summed_gradient(params: Any, x: Array, y: Array, cost: Cost, *,
-                    activation: Hidden = SIGMOID, masks: Masks = None) -> Grads:
+def summed_gradient(params: Any, x: Array, y: Array, cost: Cost | None = None, *,
+                    activation: Hidden | None = None, masks: Masks = None) -> Grads:
     """The gradient of the per-example cost summed over the batch (network2's nabla sums).
 
     >>> from fnn.costs import quadratic
@@ -196,12 +230,12 @@ def summed_gradient(params: Any, x: Array, y: Array, cost: Cost, *,
     >>> summed_gradient(p, np.ones((4, 2)), np.ones((4, 1)), quadratic).biases[0].tolist()
     [-0.5]
     """
-    c = _checked(params, x, activation)
-    return _summed_gradient(c.params, c.x, _targets(c, y), _cost_value(cost), c.acts, masks)
+    c = _checked(params, x, activation, cost=cost)
+    return _summed_gradient(c.params, c.x, _targets(c, y), _cost_value(c.cost), c.acts, masks)
 
 
-def backprop(params: Any, x: Array, y: Array, cost: Cost, *, activation: Hidden = SIGMOID,
-             masks: Masks = None) -> Grads:
+def backprop(params: Any, x: Array, y: Array, cost: Cost | None = None, *,
+             activation: Hidden | None = None, masks: Masks = None) -> Grads:
     """The exact gradient of ``cost(params, x, y, cost=cost, ...)`` (mean over the batch).
 
     >>> from fnn.params import init_params, shapes

@@ -1,6 +1,9 @@
-"""Models as JSON files in network2's layout: pure ``to_dict``/``from_dict``, and the file edges.
+"""Model files: JSON in network2's layout (the default) or safetensors, chosen by the suffix.
 
-A file holds network2's four keys plus fnn's own, one top-level key per line::
+``save(path, model)`` and ``load(path) -> Model`` write and read both; a path ending in
+``.safetensors`` is a safetensors file (``fnn[safetensors]``), any other a JSON file.
+
+A JSON file holds network2's four keys plus fnn's own, one top-level key per line::
 
     {
       "format": "fnn.model",
@@ -8,16 +11,26 @@ A file holds network2's four keys plus fnn's own, one top-level key per line::
       "sizes": [784, 30, 10],
       "cost": "CrossEntropyCost",
       "dtype": "float64",
+      "activations": ["sigmoid"],
       "metadata": {"seed": 0, "versions": {"fnn": "0.1.0", "numpy": "2.1.3", "python": "3.11.7"}},
       "weights": [[[0.0123, ...], ...], ...],
       "biases": [[[-0.5], ...], ...]
     }
 
 ``weights[l]`` is a nested ``(n_out, n_in)`` list and ``biases[l]`` a nested ``(n_out, 1)``
-list, as network2's ``save`` writes them, so network2's ``load`` reads fnn's files too.
-Numbers are written with ``repr``, the shortest text that reads back as the same float, so a
-model survives ``load(save(...))`` bit for bit (-0.0, subnormals and float32 values too), and
-the same model always gives the same bytes.
+list, as network2's ``save`` writes them. network2 can run only sigmoid layers with its two
+costs, so only such a model is written as above, as format version 1, which network2's
+``load`` reads. Any other (a ReLU or tanh hidden layer, or a softmax output) is written as
+version 2 with the cost as ``"fnn:NAME"`` (``"fnn:log_likelihood"``), a name network2's
+``load`` looks up in its module and does not find: it fails there instead of misreading the
+file. Numbers are written with ``repr``, the shortest text that reads back as the same float,
+so a model survives ``load(save(...))`` bit for bit (-0.0, subnormals and float32 values
+too), and the same model always gives the same bytes.
+
+A safetensors file holds the tensors ``weights.0``, ``biases.0``, ... (``(n_out, n_in)`` and
+``(n_out,)``, in the model's dtype) and, in its header's ``__metadata__`` (strings only, by the
+format's rules), ``format``, ``format_version``, ``sizes`` and ``activations`` (JSON lists),
+``cost`` (fnn's name), ``dtype``, ``fnn_version`` and ``metadata`` (a JSON object).
 
 Loading is strict and never evaluates anything: a problem raises ``ModelFormatError`` naming
 the file and the place, e.g. ``model.json: weights[1][3][7]: expected a finite number, got
@@ -35,23 +48,26 @@ import reprlib
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from fnn import registry
+from fnn import files, registry, safetensors_format
 from fnn._version import __version__
 from fnn.activations import SIGMOID, Activation, Hidden, per_layer
 from fnn.costs import Cost
 from fnn.errors import ConfigError, FnnTypeError, ModelFormatError
-from fnn.files import atomic_write_bytes, key_path, load_errors, read_json
-from fnn.params import Array, Params, check_params, sizes_of
+from fnn.files import atomic_write_bytes, key_path, load_errors, parse_json, read_capped
+from fnn.model import Model, resolve
+from fnn.params import Array, Params, check_params
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "SAFETENSORS_VERSION",
     "SUPPORTED_VERSIONS",
     "Model",
+    "format_of",
     "from_dict",
     "load",
     "save",
@@ -61,11 +77,18 @@ __all__ = [
 ]
 
 FORMAT = "fnn.model"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)  # what this fnn reads; a newer file names its version in the error
+FORMAT_VERSION = 2
+"""The newest JSON format version fnn writes: 2 for a model network2 cannot run, whose cost
+is named ``"fnn:NAME"``; a model network2 can run is written as version 1, as before."""
+SUPPORTED_VERSIONS = (1, 2)  # what this fnn reads; a newer file names its version in the error
+SAFETENSORS_VERSION = 1
+"""The version of the ``__metadata__`` fnn writes in a safetensors file (and reads)."""
 
 # network2 stores the cost's class name; only these names are ever looked up (no getattr)
 _COST_NAMES = registry.NETWORK2_COSTS
+# the two cost classes network2.py has: a sigmoid net with one of these is what it can run
+_NETWORK2_OWN = ("QuadraticCost", "CrossEntropyCost")
+_FNN_PREFIX = "fnn:"
 _DTYPES: dict[str, np.dtype[Any]] = {"float64": np.dtype(np.float64),
                                      "float32": np.dtype(np.float32)}
 _FNN_KEYS = ("format", "format_version", "sizes", "cost", "dtype", "metadata", "weights", "biases")
@@ -74,20 +97,15 @@ _OPTIONAL_KEYS = ("activations",)
 _WRITE_ORDER = ("format", "format_version", "sizes", "cost", "dtype", "activations", "metadata",
                 "weights", "biases")
 _NETWORK2_KEYS = ("sizes", "weights", "biases", "cost")
+_SAFETENSORS_KEYS = ("format", "format_version", "sizes", "activations", "cost", "dtype",
+                     "fnn_version", "metadata")
+_SAFETENSORS_SUFFIX = ".safetensors"
+# fnn's other JSON files, named when one is given as a model
+_OTHER_FILES = {"fnn.history": "a training history (fnn train --history)",
+                "fnn.checkpoint": "a checkpoint (fnn train --checkpoint)",
+                "fnn.sweep-result": "a line of a sweep's results"}
 _PLAIN_NUMBERS = frozenset({float, int})
 _MISSING = object()
-
-
-class Model(NamedTuple):
-    """What a model file holds: ``params``, the ``cost`` trained with (it fixes the output
-    layer: σ, or softmax for log-likelihood), layer ``sizes``, the caller's ``metadata``
-    (``{}`` for a network2 file) and the hidden layers' ``activations``."""
-
-    params: Params
-    cost: Cost
-    sizes: tuple[int, ...]
-    metadata: dict[str, Any]
-    activations: tuple[Activation, ...] = ()
 
 
 class _Invalid(Exception):
@@ -136,36 +154,65 @@ def _tree(data: dict[str, Any], sizes: tuple[int, ...], dtype: np.dtype[Any]) ->
     return Params(weights=weights, biases=tuple(b.reshape(-1) for b in biases))
 
 
-def to_dict(params: Any, *, cost: Cost, metadata: Mapping[str, Any] | None = None,
-            activation: Hidden = SIGMOID) -> dict[str, Any]:
+def to_dict(params: Any, *, cost: Cost | None = None, metadata: Mapping[str, Any] | None = None,
+            activation: Hidden | None = None) -> dict[str, Any]:
     """The JSON-ready dict of a model file: network2's keys plus format, dtype and metadata.
 
-    ``params`` must be finite; ``cost`` is ``quadratic``, ``cross_entropy`` or
-    ``log_likelihood``; ``metadata`` is JSON data with string keys (tuples come back as
-    lists), stored with sorted keys; ``activation`` names the hidden layers' activations
-    (stored under ``activations``, one name per hidden layer).
+    ``params`` is a ``Model`` (its own activations and cost; its metadata unless
+    ``metadata`` is given) or any finite ``(weights, biases)`` pair with ``cost``
+    (``quadratic``, ``cross_entropy`` or ``log_likelihood``) and ``activation``, the hidden
+    layers' (sigmoid by default; stored under ``activations``, one name per hidden layer).
+    ``metadata`` is JSON data with string keys (tuples come back as lists), stored with sorted
+    keys. A net network2 runs (sigmoid layers, quadratic or cross-entropy) keeps network2's
+    cost name and format version 1; any other gets ``"fnn:NAME"`` and version 2.
 
     >>> p = Params(weights=(np.array([[0.5, -0.0]]),), biases=(np.array([5e-324]),))
     >>> d = to_dict(p, cost=fnn.quadratic, metadata={"seed": 0})
     >>> d["sizes"], d["cost"], d["dtype"], d["weights"], d["biases"], d["metadata"]
     ([2, 1], 'QuadraticCost', 'float64', [[[0.5, -0.0]]], [[[5e-324]]], {'seed': 0})
+    >>> d = to_dict(p, cost=fnn.log_likelihood)
+    >>> d["format_version"], d["cost"]
+    (2, 'fnn:log_likelihood')
     >>> to_dict(p, cost=fnn.quadratic, metadata={"eta": float("nan")})
     Traceback (most recent call last):
     ...
     fnn.errors.ConfigError: metadata.eta: expected a finite number, got nan
     """
-    params = check_params(params)
-    hidden = per_layer(activation, len(params.weights) - 1)
+    model = _to_save(params, cost=cost, activation=activation, metadata=metadata)
+    cost_name, version = _cost_entry(model)
     return {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "sizes": list(sizes_of(params)),
-        "cost": _cost_name(cost),
-        "dtype": params.weights[0].dtype.name,
-        "metadata": _checked_metadata(metadata),
-        **tree_to_dict(params),
-        "activations": [_activation_name(a) for a in hidden],
+        "format_version": version,
+        "sizes": list(model.sizes),
+        "cost": cost_name,
+        "dtype": model.params.weights[0].dtype.name,
+        "metadata": model.metadata,
+        **tree_to_dict(model.params),
+        "activations": [_activation_name(a) for a in model.activations],
     }
+
+
+def _to_save(params: Any, *, cost: Cost | None, activation: Hidden | None,
+             metadata: Mapping[str, Any] | None) -> Model:
+    """The checked Model to write: finite params, fnn's own cost, JSON metadata (a copy)."""
+    run = resolve(params, activation=activation, cost=cost)
+    if metadata is None and isinstance(params, Model):
+        metadata = params.metadata
+    checked = check_params(run.params)
+    hidden = per_layer(run.activation, len(checked.weights) - 1)
+    if not isinstance(run.cost, Cost):
+        raise FnnTypeError(f"cost must be an fnn Cost such as fnn.cross_entropy, got {cost!r}")
+    return Model(checked, hidden, run.cost, _checked_metadata(metadata))
+
+
+def _cost_entry(model: Model) -> tuple[str, int]:
+    """The cost's name in a JSON file and the file's format version: network2's class name
+    and version 1 for a net network2 runs as fnn does, else ``"fnn:NAME"`` and version 2."""
+    name = _cost_name(model.cost)
+    own = [n for n in _NETWORK2_OWN if _COST_NAMES[n] == model.cost]
+    if own and all(a == SIGMOID for a in model.activations):
+        return own[0], 1
+    return _FNN_PREFIX + name, 2
 
 
 def _activation_name(activation: Activation) -> str:
@@ -176,14 +223,13 @@ def _activation_name(activation: Activation) -> str:
                           f"stores one of {sorted(registry.ACTIVATIONS)}") from None
 
 
-def _cost_name(cost: Any) -> str:
-    if not isinstance(cost, Cost):
-        raise FnnTypeError(f"cost must be an fnn Cost such as fnn.cross_entropy, got {cost!r}")
-    names = [name for name, known in _COST_NAMES.items() if known == cost]
-    if not names:
+def _cost_name(cost: Cost) -> str:
+    """fnn's name of ``cost``, or ConfigError for a cost that is not fnn's own."""
+    try:
+        return registry.cost_name(cost)
+    except ConfigError:
         raise ConfigError(f"cost {cost.name!r} cannot be saved; a model file stores one of "
-                          f"{sorted(c.name for c in _COST_NAMES.values())}")
-    return names[0]
+                          f"{sorted(registry.COSTS)}") from None
 
 
 def _checked_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -241,7 +287,8 @@ def from_dict(data: Any, *, source: str = "<dict>") -> Model:
     """The model in ``data``, an fnn model dict or network2's plain four-key one.
 
     Everything is checked; a problem raises ``ModelFormatError`` as
-    ``"{source}: {location}: {problem}"``. A network2 dict has dtype float64 and no metadata.
+    ``"{source}: {location}: {problem}"``. A network2 dict has dtype float64, sigmoid hidden
+    layers and metadata ``{}``.
 
     >>> net2 = {"sizes": [2, 1], "weights": [[[0.5, -0.25]]], "biases": [[[0.125]]],
     ...         "cost": "QuadraticCost"}
@@ -262,13 +309,12 @@ def from_dict(data: Any, *, source: str = "<dict>") -> Model:
 def _model(data: Any) -> Model:
     if not isinstance(data, dict):
         raise _Invalid(f"top level: expected a JSON object, got {_describe(data)}")
-    dtype, metadata = _header(data)
+    dtype, metadata, version = _header(data)
     sizes = _sizes(data["sizes"])
-    cost = _cost(data["cost"])
+    cost = _cost(data["cost"], version)
     activations = _activations(data.get("activations", ["sigmoid"] * (len(sizes) - 2)), sizes)
     params = _tree(data, sizes, dtype)
-    return Model(params=params, cost=cost, sizes=sizes, metadata=metadata,
-                 activations=activations)
+    return Model(params=params, activations=activations, cost=cost, metadata=metadata)
 
 
 def _activations(value: Any, sizes: tuple[int, ...]) -> tuple[Activation, ...]:
@@ -282,20 +328,25 @@ def _activations(value: Any, sizes: tuple[int, ...]) -> tuple[Activation, ...]:
     return tuple(map(registry.activation, value))
 
 
-def _header(data: dict[str, Any]) -> tuple[np.dtype[Any], dict[str, Any]]:
-    """The dtype and metadata, after checking format, version and keys."""
+def _header(data: dict[str, Any]) -> tuple[np.dtype[Any], dict[str, Any], int]:
+    """The dtype, metadata and format version, after checking format, version and keys."""
     if "format" not in data:  # network2's plain layout
         _check_keys(data, _NETWORK2_KEYS, "a network2 model (no 'format' key)")
-        return _DTYPES["float64"], {}
+        return _DTYPES["float64"], {}, 1
     if data["format"] != FORMAT:
-        raise _Invalid(f"format: expected {json.dumps(FORMAT)}, got {_show(data['format'])}")
+        kind = _OTHER_FILES.get(data["format"]) if isinstance(data["format"], str) else None
+        raise _Invalid(f"format: expected {json.dumps(FORMAT)}, got {_show(data['format'])}"
+                       + (f": {kind}, not a model" if kind else ""))
     version = data.get("format_version", _MISSING)
     if type(version) is not int or version not in SUPPORTED_VERSIONS:
         shown = "nothing" if version is _MISSING else _show(version)
         raise _Invalid(f"format_version: this fnn reads versions {list(SUPPORTED_VERSIONS)}, "
                        f"got {shown}")
-    _check_keys(data, _FNN_KEYS, f"an fnn model (format_version {version})", _OPTIONAL_KEYS)
-    return _dtype(data["dtype"]), _metadata(data["metadata"])
+    # version 2 names the activations always: it is written for nets network2 cannot run
+    required, optional = (_FNN_KEYS, _OPTIONAL_KEYS) if version == 1 else (
+        _FNN_KEYS + _OPTIONAL_KEYS, ())
+    _check_keys(data, required, f"an fnn model (format_version {version})", optional)
+    return _dtype(data["dtype"]), _metadata(data["metadata"]), version
 
 
 def _check_keys(data: dict[str, Any], expected: tuple[str, ...], kind: str,
@@ -332,10 +383,14 @@ def _sizes(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
-def _cost(value: Any) -> Cost:
-    if not isinstance(value, str) or value not in _COST_NAMES:
-        raise _Invalid(f"cost: expected one of {sorted(_COST_NAMES)}, got {_show(value)}")
-    return _COST_NAMES[value]
+def _cost(value: Any, version: int) -> Cost:
+    """network2's class names in every version; ``"fnn:NAME"`` from version 2 on."""
+    names: dict[str, Cost] = dict(_COST_NAMES)
+    if version >= 2:
+        names |= {_FNN_PREFIX + name: cost for name, cost in registry.COSTS.items()}
+    if not isinstance(value, str) or value not in names:
+        raise _Invalid(f"cost: expected one of {sorted(names)}, got {_show(value)}")
+    return names[value]
 
 
 def _matrices(value: Any, where: str, shapes: list[tuple[int, int]], sizes: tuple[int, ...],
@@ -417,13 +472,35 @@ def _describe(value: Any) -> str:
 # --------------------------------------------------------------------------- the files
 
 
-def save(path: str | os.PathLike[str], params: Any, *, cost: Cost,
-         metadata: Mapping[str, Any] | None = None, activation: Hidden = SIGMOID) -> Path:
-    """Write the model atomically to ``path`` and return it as a ``Path``.
+def format_of(path: str | os.PathLike[str], *, doing: str | None = None) -> str:
+    """The format of the model file at ``path``, by its suffix: ``"safetensors"`` for
+    ``.safetensors`` (any case), else ``"json"``.
 
-    Everything is checked before any file is opened (non-finite params or metadata JSON
-    cannot hold raise ``ConfigError``). ``metadata["versions"]`` is set to the fnn, NumPy and
-    Python versions writing the file. See ``atomic_write_bytes`` for what a failure leaves.
+    With ``doing`` (``"saving"``, ``"loading"``), a format whose package is missing raises
+    ``ImportError`` saying ``{doing} {path} needs ...`` and how to install it: a command can
+    check ``--save`` so before it trains.
+
+    >>> format_of("net.json"), format_of("net.SafeTensors"), format_of("net")
+    ('json', 'safetensors', 'json')
+    """
+    if Path(path).suffix.lower() != _SAFETENSORS_SUFFIX:
+        return "json"
+    if doing is not None:
+        safetensors_format.library(doing, path)
+    return "safetensors"
+
+
+def save(path: str | os.PathLike[str], params: Any, *, cost: Cost | None = None,
+         metadata: Mapping[str, Any] | None = None, activation: Hidden | None = None) -> Path:
+    """Write the model atomically to ``path`` (format by suffix, see ``format_of``) and
+    return it as a ``Path``.
+
+    ``params`` is a ``Model`` (saved with its own activations, cost and metadata) or any
+    ``(weights, biases)`` pair with ``cost`` and hidden ``activation`` (sigmoid by default),
+    as in ``to_dict``. Everything is checked before any file is opened (non-finite params or
+    metadata JSON cannot hold raise ``ConfigError``). ``metadata["versions"]`` is set to the
+    fnn, NumPy and Python versions writing the file. See ``atomic_write_bytes`` for what a
+    failure leaves.
 
     >>> import tempfile, pathlib
     >>> from fnn.params import init_params
@@ -434,9 +511,14 @@ def save(path: str | os.PathLike[str], params: Any, *, cost: Cost,
     >>> model.sizes, model.cost.name, model.metadata["seed"], sorted(model.metadata["versions"])
     ((3, 2), 'cross_entropy', 0, ['fnn', 'numpy', 'python'])
     """
+    if metadata is None and isinstance(params, Model):
+        metadata = params.metadata
     if metadata is not None and not isinstance(metadata, Mapping):
         raise FnnTypeError(f"metadata must be a dict of JSON data, got {type(metadata).__name__}")
     stamped = {**(metadata or {}), "versions": _versions()}
+    if format_of(path, doing="saving") == "safetensors":
+        model = _to_save(params, cost=cost, activation=activation, metadata=stamped)
+        return atomic_write_bytes(path, _safetensors_bytes(model, path))
     return atomic_write_bytes(path, _encode(to_dict(params, cost=cost, metadata=stamped,
                                                     activation=activation)))
 
@@ -454,12 +536,13 @@ def _encode(data: dict[str, Any]) -> bytes:
 
 
 def load(path: str | os.PathLike[str]) -> Model:
-    """The model in the file at ``path`` (an fnn file or network2's four-key one).
+    """The model in the file at ``path``: fnn's JSON, network2's four-key JSON, or (named
+    ``*.safetensors``) fnn's safetensors, as a ``Model`` that runs as it was saved.
 
     A bad file raises ``ModelFormatError`` naming the file and the place (any failure at all
     while reading it does, see ``fnn.files.load_errors``); ``OSError`` from opening it (missing
-    file, a directory) passes through unchanged. Files over ``fnn.files.MAX_JSON_BYTES`` or
-    ``MAX_JSON_VALUES`` are refused before parsing.
+    file, a directory) passes through unchanged. JSON files over ``fnn.files.MAX_JSON_BYTES``
+    or ``MAX_JSON_VALUES`` are refused before parsing.
 
     >>> load("no/such/model.json")
     Traceback (most recent call last):
@@ -467,5 +550,145 @@ def load(path: str | os.PathLike[str]) -> Model:
     FileNotFoundError: [Errno 2] No such file or directory: 'no/such/model.json'
     """
     path = Path(path)
+    if format_of(path, doing="loading") == "safetensors":  # ImportError without the package
+        return _load_safetensors(path)
     with load_errors(str(path), ModelFormatError):
-        return from_dict(read_json(path, what="model"), source=str(path))
+        return from_dict(_read_json(path), source=str(path))
+
+
+def _read_json(path: Path) -> Any:
+    data = read_capped(path, files.MAX_JSON_BYTES, what="model")
+    try:
+        return parse_json(data, source=str(path), what="model")
+    except ModelFormatError:
+        problem = _not_json(data)
+        if problem is None:
+            raise
+        raise ModelFormatError(f"{path}: {problem}") from None
+
+
+def _not_json(data: bytes) -> str | None:
+    """Why ``data``, which is not valid JSON, is no JSON model file at all; None when it
+    looks like one gone wrong (then the parser's message, with its place, says more)."""
+    if _looks_like_safetensors(data):
+        return "a safetensors file, not JSON: name it *.safetensors to load it as one"
+    head = data.lstrip(b" \t\r\n")[:1]
+    if not head or head in b"{[" or head >= b"\x80":  # non-ASCII: the UTF-8 check says more
+        return None
+    start = data[:24].decode("utf-8", "replace")
+    return (f"not a model file: it starts with {start!r}; a model file is JSON (an object "
+            "with sizes, weights, biases and cost) or safetensors named *.safetensors")
+
+
+def _looks_like_safetensors(data: bytes) -> bool:
+    """An 8-byte little-endian header length that fits the data, then a JSON object."""
+    return data[8:9] == b"{" and 2 <= int.from_bytes(data[:8], "little") <= len(data) - 8
+
+
+# ------------------------------------------------------------------------- safetensors
+
+
+def _safetensors_bytes(model: Model, path: str | os.PathLike[str]) -> bytes:
+    """The safetensors file of a checked ``model``: its tensors and its ``__metadata__``."""
+    params = model.params
+    header = {
+        "format": FORMAT,
+        "format_version": str(SAFETENSORS_VERSION),
+        "sizes": json.dumps(list(model.sizes)),
+        "activations": json.dumps([_activation_name(a) for a in model.activations]),
+        "cost": _cost_name(model.cost),
+        "dtype": params.weights[0].dtype.name,
+        "fnn_version": __version__,
+        "metadata": json.dumps(model.metadata, allow_nan=False, sort_keys=True),
+    }
+    tensors = {**{f"weights.{l}": w for l, w in enumerate(params.weights)},
+               **{f"biases.{l}": b for l, b in enumerate(params.biases)}}
+    return safetensors_format.encode(tensors, header, path=path)
+
+
+def _load_safetensors(path: Path) -> Model:
+    with load_errors(str(path), ModelFormatError), safetensors_format.open_file(path) as f:
+        try:
+            sizes, activations, cost, dtype, metadata = _safetensors_header(f.metadata, path)
+            params = _safetensors_params(f, sizes, dtype)
+        except _Invalid as problem:
+            raise ModelFormatError(f"{path}: {problem}") from None
+        return Model(params=params, activations=activations, cost=cost, metadata=metadata)
+
+
+def _safetensors_header(meta: dict[str, str] | None, path: Path) -> tuple[
+        tuple[int, ...], tuple[Activation, ...], Cost, np.dtype[Any], dict[str, Any]]:
+    """What ``__metadata__`` says: sizes, activations, cost, dtype and metadata, checked."""
+    if meta is None:
+        raise _Invalid("no __metadata__ in the header, so not an fnn model (fnn writes the "
+                       "sizes, activations and cost there)")
+    missing = [k for k in _SAFETENSORS_KEYS if k not in meta]
+    if missing:
+        raise _Invalid(f"__metadata__: missing key {_show(missing[0])} of an fnn model")
+    extra = sorted(k for k in meta if k not in _SAFETENSORS_KEYS)
+    if extra:
+        raise _Invalid(f"__metadata__: unexpected key {_show(extra[0])}; expected keys "
+                       f"{list(_SAFETENSORS_KEYS)}")
+    if meta["format"] != FORMAT:
+        raise _Invalid(f"__metadata__.format: expected {json.dumps(FORMAT)}, "
+                       f"got {_show(meta['format'])}")
+    if meta["format_version"] != str(SAFETENSORS_VERSION):
+        raise _Invalid(f"__metadata__.format_version: this fnn reads versions "
+                       f"{[str(SAFETENSORS_VERSION)]}, got {_show(meta['format_version'])}")
+    if meta["cost"] not in registry.COSTS:
+        raise _Invalid(f"__metadata__.cost: expected one of {sorted(registry.COSTS)}, "
+                       f"got {_show(meta['cost'])}")
+    try:
+        dtype = _dtype(meta["dtype"])
+        sizes = _sizes(_json_entry(meta, "sizes", path))
+        activations = _activations(_json_entry(meta, "activations", path), sizes)
+        metadata = _metadata(_json_entry(meta, "metadata", path))
+    except _Invalid as problem:
+        raise _Invalid(f"__metadata__.{problem}") from None
+    return sizes, activations, registry.COSTS[meta["cost"]], dtype, metadata
+
+
+def _json_entry(meta: dict[str, str], key: str, path: Path) -> Any:
+    """The JSON value in the string ``meta[key]``, read strictly."""
+    if not meta[key].strip():
+        raise _Invalid(f"{key}: expected JSON text, got {_show(meta[key])}")
+    return parse_json(meta[key].encode("utf-8"), source=f"{path}: __metadata__.{key}",
+                      what="model")
+
+
+def _safetensors_params(f: safetensors_format.Opened, sizes: tuple[int, ...],
+                        dtype: np.dtype[Any]) -> Params:
+    """The tensors ``sizes`` and ``dtype`` call for, no other, each of its shape, finite."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for l, (n_in, n_out) in enumerate(pairwise(sizes)):
+        shapes[f"weights.{l}"], shapes[f"biases.{l}"] = (n_out, n_in), (n_out,)
+    layers = len(sizes) - 1
+    need = (f"sizes {_show(list(sizes))} need weights.0 and biases.0" if layers == 1 else
+            f"sizes {_show(list(sizes))} need weights.0-{layers - 1} and biases.0-{layers - 1}")
+    missing = [name for name in shapes if name not in f.tensors]
+    if missing:
+        raise _Invalid(f"tensors: missing {_show(missing[0])}; {need}")
+    extra = sorted(name for name in f.tensors if name not in shapes)
+    if extra:
+        raise _Invalid(f"tensors: unexpected {_show(extra[0])}; {need}")
+    code = next(c for c, d in safetensors_format.DTYPES.items() if d == dtype)
+    for name, shape in shapes.items():
+        info = f.tensors[name]
+        if info.dtype != code:
+            raise _Invalid(f"{name}: dtype {_show(info.dtype)}, but __metadata__.dtype is "
+                           f"{dtype.name} ({code})")
+        if info.shape != shape:
+            raise _Invalid(f"{name}: shape {_show(list(info.shape))}, expected "
+                           f"{list(shape)} for sizes {_show(list(sizes))}")
+    arrays = {name: _finite(f.tensor(name).astype(dtype, copy=False), name) for name in shapes}
+    return Params(weights=tuple(arrays[f"weights.{l}"] for l in range(layers)),
+                  biases=tuple(arrays[f"biases.{l}"] for l in range(layers)))
+
+
+def _finite(array: Array, name: str) -> Array:
+    bad = np.argwhere(~np.isfinite(array))
+    if bad.size:
+        place = tuple(int(i) for i in bad[0])
+        raise _Invalid(f"{name}[{', '.join(map(str, place))}]: expected a finite number, "
+                       f"got {float(array[place])}")
+    return array

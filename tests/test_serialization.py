@@ -6,8 +6,11 @@ import errno
 import json
 import os
 import platform
+import random
 import re
+import sys
 import time
+import types
 from itertools import pairwise
 
 import hypothesis.extra.numpy as hnp
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 
 import fnn
 from fnn import files
-from fnn.activations import RELU, SIGMOID, TANH, Activation
+from fnn.activations import RELU, SIGMOID, TANH, Activation, per_layer
 from fnn.costs import Cost, cross_entropy, quadratic
 from fnn.errors import ConfigError, FnnTypeError, ModelFormatError
 from fnn.files import parse_json
@@ -130,12 +133,13 @@ def test_to_dict_layout_and_metadata_copy():
                  "cost": "QuadraticCost", "dtype": "float64",
                  "metadata": {"layers": [30, 10], "note": "é", "seed": 3},
                  "weights": [[[0.5, -0.25]]], "biases": [[[0.5]]], "activations": []}
-    assert (FORMAT, FORMAT_VERSION) == ("fnn.model", 1)
+    assert (FORMAT, FORMAT_VERSION) == ("fnn.model", 2)  # 1 for the nets network2 runs
     d["metadata"]["seed"] = 99
     assert meta["seed"] == 3  # the dict holds a copy
     model = from_dict(d)
-    assert model == Model(model.params, quadratic, (2, 1), {"layers": [30, 10], "note": "é",
-                                                            "seed": 99})
+    assert model == Model(model.params, (), quadratic, {"layers": [30, 10], "note": "é",
+                                                        "seed": 99})
+    assert model.sizes == (2, 1)
     assert tree_equal(model.params, params)
 
 
@@ -195,6 +199,166 @@ def test_network2s_loader_reads_an_fnn_file(tmp_path):
         assert theirs.reshape(mine.shape).tobytes() == mine.tobytes()  # bit for bit
 
 
+def network2_module() -> types.ModuleType:
+    """A stand-in for network2.py, written from what its ``load`` does (not its source): the
+    module's names (its two cost classes, ``Network`` with its sigmoid ``feedforward`` on
+    column vectors, its helpers and imports) and ``load``: ``json.load`` the file, look the
+    cost up by name in the module (``getattr``), build ``Network(sizes, cost=cost)``, then set
+    its weights and biases to ``np.array`` of the file's lists."""
+    module = types.ModuleType("network2")
+
+    class QuadraticCost:
+        pass
+
+    class CrossEntropyCost:
+        pass
+
+    def sigmoid(z):
+        with np.errstate(over="ignore"):  # network2's σ overflows quietly for very negative z
+            return 1.0 / (1.0 + np.exp(-z))
+
+    class Network:
+        def __init__(self, sizes, cost=CrossEntropyCost):
+            self.num_layers, self.sizes, self.cost = len(sizes), sizes, cost
+            rng = np.random.default_rng(0)  # network2 draws a first net, replaced by load
+            self.biases = [rng.standard_normal((y, 1)) for y in sizes[1:]]
+            self.weights = [rng.standard_normal((y, x)) / np.sqrt(x)
+                            for x, y in zip(sizes[:-1], sizes[1:])]
+
+        def feedforward(self, a):
+            for b, w in zip(self.biases, self.weights):
+                a = sigmoid(np.dot(w, a) + b)
+            return a
+
+    def load(filename):
+        with open(filename) as f:  # noqa: PTH123 (as network2 does)
+            data = json.load(f)
+        cost = getattr(sys.modules[module.__name__], data["cost"])
+        net = Network(data["sizes"], cost=cost)
+        net.weights = [np.array(w) for w in data["weights"]]
+        net.biases = [np.array(b) for b in data["biases"]]
+        return net
+
+    names = {"json": json, "random": random, "sys": sys, "np": np, "QuadraticCost": QuadraticCost,
+             "CrossEntropyCost": CrossEntropyCost, "Network": Network, "load": load,
+             "sigmoid": sigmoid, "sigmoid_prime": lambda z: sigmoid(z) * (1 - sigmoid(z)),
+             "vectorized_result": lambda j: np.eye(10)[:, [j]]}
+    for name, value in names.items():
+        setattr(module, name, value)
+    return module
+
+
+@pytest.fixture
+def network2(monkeypatch):
+    module = network2_module()
+    monkeypatch.setitem(sys.modules, module.__name__, module)  # its load looks itself up there
+    return module
+
+
+def network2_outputs(net, x):
+    """network2's feedforward of each row of ``x`` as a column, as rows again."""
+    return np.hstack([net.feedforward(row.reshape(-1, 1).astype(np.float64)) for row in x]).T
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cost", [quadratic, cross_entropy], ids=["quadratic", "cross_entropy"])
+def test_network2_reads_a_sigmoid_models_file_and_predicts_what_fnn_predicts(
+        tmp_path, network2, cost, dtype):
+    params = init_params([6, 5, 4, 3], seed=3, dtype=dtype)
+    path = save(tmp_path / "m.json", params, cost=cost, metadata={"seed": 3})
+    net = network2.load(path)
+    assert net.cost is getattr(network2, json.loads(path.read_text())["cost"])
+    x = np.random.default_rng(1).random((50, 6)).astype(dtype)
+    model = load(path)
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5  # network2 runs float32's values in f64
+    np.testing.assert_allclose(network2_outputs(net, x), fnn.forward(model, x), rtol=tolerance)
+    assert np.argmax(network2_outputs(net, x), axis=1).tolist() == fnn.predict(model, x).tolist()
+
+
+NETWORK2_CANNOT_RUN = [(RELU, cross_entropy), (TANH, quadratic), ((SIGMOID, RELU), cross_entropy),
+                       (SIGMOID, fnn.log_likelihood), (RELU, fnn.log_likelihood)]
+
+
+@pytest.mark.parametrize(("activation", "cost"), NETWORK2_CANNOT_RUN,
+                         ids=["relu", "tanh", "sigmoid-then-relu", "softmax", "relu-softmax"])
+def test_network2_refuses_the_file_of_a_net_it_cannot_run_and_fnn_runs_it_as_trained(
+        tmp_path, network2, activation, cost):
+    params = init_params([6, 5, 4, 3], seed=3)
+    path = save(tmp_path / "m.json", params, cost=cost, activation=activation)
+    data = json.loads(path.read_text())
+    assert (data["format_version"], data["cost"]) == (2, f"fnn:{cost.name}")
+    with pytest.raises(AttributeError, match=f"has no attribute 'fnn:{cost.name}'"):
+        network2.load(path)
+    model = load(path)
+    assert model.activations == per_layer(activation, 2) and model.cost is cost
+    x = np.random.default_rng(1).random((50, 6))
+    assert fnn.predict(model, x).tolist() == fnn.predict(params, x, activation=activation).tolist()
+    expected = fnn.forward(params, x, activation=activation, output=cost.output)
+    assert fnn.forward(model, x).tobytes() == expected.tobytes()
+
+
+def test_a_relu_file_of_fnn_0_1_is_what_network2_misread_and_fnn_still_reads_right(
+        tmp_path, network2):
+    """Before version 2 a ReLU net's file named network2's cost: network2 ran it as sigmoid."""
+    params = init_params([6, 8, 3], seed=3)
+    old = to_dict(params, cost=cross_entropy) | {"activations": ["relu"]}  # as fnn 0.1 wrote
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    x = np.random.default_rng(1).random((200, 6))
+    theirs = np.argmax(network2_outputs(network2.load(path), x), axis=1)  # no complaint
+    ours = fnn.predict(load(path), x)
+    assert ours.tolist() == fnn.predict(params, x, activation=RELU).tolist()
+    assert (theirs != ours).any()
+
+
+def test_a_sigmoid_models_file_is_laid_out_as_before(tmp_path):
+    path = save(tmp_path / "m.json", exact([0.5, -0.25]), cost=cross_entropy, metadata={"s": 1})
+    lines = path.read_text().splitlines()
+    assert lines[:7] == ['{', '  "format": "fnn.model",', '  "format_version": 1,',
+                         '  "sizes": [2, 1],', '  "cost": "CrossEntropyCost",',
+                         '  "dtype": "float64",', '  "activations": [],']
+    assert lines[7].startswith('  "metadata": {"s": 1, "versions": {"fnn": ')
+    assert lines[8:] == ['  "weights": [[[0.5, -0.25]]],', '  "biases": [[[0.5]]]', '}']
+
+
+# ------------------------------------------------------------------ a Model, saved as it is
+
+
+def test_save_takes_a_model_with_its_activations_cost_and_metadata(tmp_path):
+    params = init_params([3, 4, 2], seed=0)
+    first = load(save(tmp_path / "a.json", params, cost=fnn.log_likelihood, activation=TANH,
+                      metadata={"seed": 7}))
+    again = load(save(tmp_path / "b.json", first))
+    assert tree_equal(again.params, params) and again.activations == (TANH,)
+    assert again.cost is fnn.log_likelihood and again.metadata == first.metadata
+    assert load(save(tmp_path / "c.json", first, metadata={"x": 1})).metadata["x"] == 1
+    mine = load(save(tmp_path / "d.json", fnn.Model(params, RELU, quadratic)))
+    assert mine.activations == (RELU,) and mine.cost is quadratic
+    assert set(mine.metadata) == {"versions"}
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"cost": cross_entropy}, ("cost: this Model runs its own cost 'log_likelihood', got "
+                              "'cross_entropy'; pass model.params to run its params with others")),
+    ({"activation": SIGMOID}, ("activation: this Model runs its own hidden activations ['tanh'], "
+                              "got ['sigmoid']")),
+])
+def test_save_refuses_a_model_with_other_activations_or_cost(tmp_path, kwargs, message):
+    model = fnn.Model(init_params([3, 4, 2], seed=0), (TANH,), fnn.log_likelihood)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        save(tmp_path / "m.json", model, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+    same = save(tmp_path / "m.json", model, cost=fnn.log_likelihood, activation=TANH)
+    assert load(same).cost is fnn.log_likelihood
+
+
+def test_save_without_a_cost_says_it_needs_one(tmp_path):
+    with pytest.raises(FnnTypeError, match=r"^cost must be an fnn Cost such as "
+                                           r"fnn\.cross_entropy, got None$"):
+        save(tmp_path / "m.json", init_params([3, 2], seed=0))
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------------- bad files
 
 
@@ -252,12 +416,28 @@ BAD_FILES = [
      "cost: expected one of ['CrossEntropyCost', 'LogLikelihoodCost', 'QuadraticCost'], got \"HingeCost\""),
     ("fnn-cost-name", doc(cost='"cross_entropy"'),
      "cost: expected one of ['CrossEntropyCost', 'LogLikelihoodCost', 'QuadraticCost'], got \"cross_entropy\""),
-    ("future-version", doc(format_version="2"),
-     "format_version: this fnn reads versions [1], got 2"),
+    ("future-version", doc(format_version="3"),
+     "format_version: this fnn reads versions [1, 2], got 3"),
     ("bool-version", doc(format_version="true"),
-     "format_version: this fnn reads versions [1], got true"),
+     "format_version: this fnn reads versions [1, 2], got true"),
     ("no-version", doc(format_version=None),
-     "format_version: this fnn reads versions [1], got nothing"),
+     "format_version: this fnn reads versions [1, 2], got nothing"),
+    ("fnn-cost-in-version-1", doc(cost='"fnn:quadratic"'),
+     "cost: expected one of ['CrossEntropyCost', 'LogLikelihoodCost', 'QuadraticCost'], got \"fnn:quadratic\""),
+    ("unknown-fnn-cost", doc(format_version="2", activations="[]", cost='"fnn:hinge"'),
+     ("cost: expected one of ['CrossEntropyCost', 'LogLikelihoodCost', 'QuadraticCost', "
+     "'fnn:cross_entropy', 'fnn:log_likelihood', 'fnn:quadratic'], got \"fnn:hinge\"")),
+    ("version-2-without-activations", doc(format_version="2", cost='"fnn:quadratic"'),
+     'top level: missing key "activations" of an fnn model (format_version 2)'),
+    ("a-history-file", '{"format": "fnn.history", "records": []}',
+     ('format: expected "fnn.model", got "fnn.history": a training history (fnn train '
+     '--history), not a model')),
+    ("csv", "epoch,cost\n1,0.5\n",
+     ("not a model file: it starts with 'epoch,cost\\n1,0.5\\n'; a model file is JSON (an object "
+     "with sizes, weights, biases and cost) or safetensors named *.safetensors")),
+    ("numbers", "1,2\n3,4\n", "not a model file: it starts with '1,2\\n3,4\\n'"),
+    ("safetensors-named-json", b"\x10" + b"\x00" * 7 + b'{"a": {}}       ',
+     "a safetensors file, not JSON: name it *.safetensors to load it as one"),
     ("other-format", doc(format='"other"'), 'format: expected "fnn.model", got "other"'),
     ("float16", doc(dtype='"float16"'),
      "dtype: expected one of ['float32', 'float64'], got \"float16\""),
