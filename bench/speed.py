@@ -103,7 +103,8 @@ def _reset_peak_rss() -> bool:
 
 
 def _emit(result: dict) -> None:
-    print("RESULT " + json.dumps(result), flush=True)
+    """Print the worker's RESULT line, with the machine's 1-minute load average at its end."""
+    print("RESULT " + json.dumps({**result, "loadavg_1m_end": os.getloadavg()[0]}), flush=True)
 
 
 def _reference_setup(dtype_name: str, batch: int):
@@ -592,6 +593,10 @@ def _print_report(report: dict) -> None:
           f"{blas or 'BLAS unknown'}; --threads {report['threads']}")
     print("versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val))
     print(f"command: {report['command']}")
+    load = report["loadavg_1m"]
+    print(f"load average (1 min, {m['cpus']} CPUs): {load['start']:.1f} at the start, "
+          f"{load['end']:.1f} at the end, {load.get('max_seen') or 0:.1f} at most when a "
+          "worker or peer finished")
     print(f"{report['clock']} seconds per 50,000-example epoch, best of {report['rounds']} "
           "interleaved rounds; ratios are fnn / baseline\n")
     if report["workloads"]:
@@ -849,7 +854,8 @@ def _measure(args: argparse.Namespace) -> dict:
     report: dict = {"machine": _machine(), "threads": args.threads, "rounds": rounds,
                     "clock": args.clock, "no_jit": args.no_jit,
                     "command": shlex.join([Path(sys.executable).name, *sys.argv]),
-                    "workloads": [], "memory": [], "run": None}
+                    "workloads": [], "memory": [], "run": None,
+                    "loadavg_1m": {"start": os.getloadavg()[0]}}
     if "table" in parts:
         report["workloads"] = _table_part(args, rounds)
     if "memory" in parts:
@@ -864,11 +870,30 @@ def _measure(args: argparse.Namespace) -> dict:
         report["without_numba"] = _without_numba_part(args, rounds)
     if "stream" in parts and not args.no_jit:
         report["stream"] = _stream_part(args, rounds)
+    report["loadavg_1m"]["end"] = os.getloadavg()[0]
+    report["loadavg_1m"]["max_seen"] = max(_loads(report), default=None)
     report["versions"] = _versions(report)
     report["targets"] = [{"what": what, "value": value, "target": target,
                           "status": _status(value, target)}
                          for what, value, target in _targets(report)]
     return report
+
+
+def _loads(report: dict) -> list[float]:
+    """The 1-minute load averages every worker and peer saw at its end."""
+    found: list[float] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            found.extend(v for k, v in value.items() if k == "loadavg_1m_end")
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk({k: v for k, v in report.items() if k != "loadavg_1m"})
+    return found
 
 
 def _status(value: float | None, target: float) -> str:
