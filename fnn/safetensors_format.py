@@ -15,6 +15,7 @@ file the package cannot read raises ``ModelFormatError`` naming the file and its
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -60,18 +61,30 @@ def encode(tensors: Mapping[str, Any], metadata: Mapping[str, str], *,
            path: StrPath = "<bytes>") -> bytes:
     """The bytes of a safetensors file holding ``tensors`` (arrays, stored little-endian and
     contiguous, bit for bit) and ``metadata`` (strings only, as the format requires); ``path``
-    names the file in the error without the package. The same input gives the same bytes.
+    names the file in the error without the package.
 
-    >>> data = encode({"w": np.array([[-0.0, 5e-324]])}, {"note": "x"})
-    >>> int.from_bytes(data[:8], "little") + 8 + 16 == len(data), data[-16:].hex()
-    (True, '00000000000000800100000000000000')
+    The same input gives the same bytes: the package writes ``__metadata__`` in an order that
+    changes from call to call, so its header is written again with sorted keys (compact JSON,
+    padded with spaces to a multiple of 8 bytes, as the package pads it).
+
+    >>> data = encode({"w": np.array([[-0.0, 5e-324]])}, {"b": "2", "a": "1"})
+    >>> data[8:data.index(b"}") + 1], data[-16:].hex()
+    (b'{"__metadata__":{"a":"1","b":"2"}', '00000000000000800100000000000000')
     """
     library("saving", path)
     from safetensors.numpy import save as save_tensors  # noqa: PLC0415  (an optional extra)
 
     arrays = {name: np.ascontiguousarray(a) for name, a in tensors.items()}
-    data: bytes = save_tensors(arrays, metadata=dict(metadata))
-    return data
+    return _sorted_header(save_tensors(arrays, metadata=dict(metadata)))
+
+
+def _sorted_header(data: bytes) -> bytes:
+    """``data`` with its JSON header rewritten with sorted keys; the tensors' bytes as they
+    are (their offsets count from the end of the header)."""
+    n = int.from_bytes(data[:8], "little")
+    header = json.dumps(json.loads(data[8:8 + n]), sort_keys=True, separators=(",", ":"))
+    text = header.encode("ascii") + b" " * (-len(header) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + n:]
 
 
 class TensorInfo(NamedTuple):
