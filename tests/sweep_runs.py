@@ -24,7 +24,7 @@ from fnn.sweep import SweepData, base_run, parse_result, result_line
 BASE = base_run(sizes=(784, 10, 10), epochs=2)
 GRID = {"eta": [0.1, 0.5], "lmbda": [1.0, 5.0]}
 SMALL = ["--sizes", "784,10,10", "--epochs", "2", "--training-rows", "1000",
-         "--evaluation-rows", "500"]
+         "--split", "test", "--evaluation-rows", "500"]
 """``fnn sweep`` options for ``BASE`` on the rows of ``sweep_data()``."""
 
 CHAPTER3 = (

@@ -57,3 +57,36 @@ def test_a_missing_input_or_output_folder_exits_1(tmp_path, capsys):
     assert "nope.json" in capsys.readouterr().err and not (tmp_path / "c.png").exists()
     assert main(["plot", str(history)]) == 2
     assert "the following arguments are required: -o/--output" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["h.txt", "-o", "c.png"], "argument history: must end in .json, .csv or .jsonl, got 'h.txt'"),
+    (["h.csv", "-o", "c.jpg"], "argument --output: must end in .png, .svg or .pdf, got 'c.jpg'"),
+])
+def test_a_wrong_suffix_is_a_usage_error(tmp_path, capsys, monkeypatch, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", *argv]) == 2
+    assert capsys.readouterr().err == f"fnn: error: {fragment}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "content", "fragment"), [
+    ("nope.csv", None, "history {path}: no such file"),
+    ("folder.json", "dir", "history {path}: is a folder, not a file"),
+    ("h.json", "{bad", "{path}: not a history file of fnn train --history (JSON: Expecting"),
+    ("h.csv", "a,b\n1,2\n", "{path}: not a history file of fnn train --history (history: "),
+    ("h.csv", "epoch,training_cost\n", "{path}: the history holds no epochs"),
+    ("h.json", '{"format": "fnn.history", "records": []}', "{path}: the history holds no epochs"),
+])
+def test_a_bad_history_file_exits_1_naming_it(tmp_path, capsys, name, content, fragment):
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (fnn[plot])")
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content)
+    assert main(["plot", str(path), "-o", str(tmp_path / "c.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fnn: error: ") and err.count("\n") == 1 and "Errno" not in err
+    assert fragment.format(path=path) in err and "Traceback" not in err
+    assert not (tmp_path / "c.png").exists()

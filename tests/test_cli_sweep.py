@@ -4,14 +4,20 @@ varies any of them in their text form, and the results match the Python API's bi
 from __future__ import annotations
 
 import json
+import re
+import shlex
 
 import pytest
 
 import fnn
 from fnn.cli import main
+from fnn.cli._args import TRAIN_DEFAULTS, add_run_options, make_parser, run_from_args, train_command
 from fnn.expand import Expansion
+from fnn.history import Monitor
 from fnn.optimizers import adam, momentum
+from fnn.params import tree_equal
 from fnn.schedules import constant, step_decay
+from fnn.serialization import load
 from fnn.sweep import (
     JobSeed,
     jobs,
@@ -22,9 +28,9 @@ from fnn.sweep import (
     summary_csv,
     summary_text,
 )
-from fnn.training.run import RUN_SETTINGS, with_settings
+from fnn.training.run import RUN_SETTINGS, run_to_json, with_settings
 
-from .sweep_runs import BASE, GRID, SMALL, canonical, sweep_data
+from .sweep_runs import BASE, CHAPTER3, GRID, SMALL, canonical, sweep_data
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +48,7 @@ def test_fnn_sweep_runs_reports_and_resumes(serial, tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == summary_text(summarize(serial[0]))
     assert "12 jobs (4 configs × 3 seeds)" in captured.err
-    assert "[12/12] eta=0.5 lmbda=5.0 seed 0/2: ok, evaluation accuracy" in captured.err
+    assert "[12/12] eta=0.5 lmbda=5.0 seed 0/2: ok, test accuracy" in captured.err
     assert "ETA" in captured.err
     assert canonical(out) == canonical(serial[1])
     assert main([*argv, "--format", "csv"]) == 0
@@ -104,7 +110,7 @@ def test_a_chapter3_grid_gives_the_python_sweeps_bytes_on_two_processes(tmp_path
                  "--grid", "activation=relu,tanh", "--grid", "dropout=0,0.5",
                  "--seeds", "1", "--workers", "2", "--no-progress", "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert "8 jobs (8 configs × 1 seeds)" in captured.err
+    assert "8 jobs (8 configs × 1 seed)" in captured.err
     sweep = make_sweep(with_settings(BASE, l1=0.1, init=fnn.he_init),
                        grid={"optimizer": [momentum(eta=0.1, mu=0.9), adam(eta=0.01)],
                              "activation": [fnn.RELU, fnn.TANH], "dropout": [0.0, 0.5]},
@@ -177,6 +183,13 @@ def test_the_base_run_takes_every_fnn_train_run_option(capsys):
                                      "shifts+rotations:K, got 'twirl'")]),
     (["--grid", "dtype=float16"], ["argument --grid: dtype", "got 'float16'"]),
     (["--grid", "sizes=784-0-10"], ["argument --grid: sizes", "sizes[1] must be an int >= 1"]),
+    (["--grid", "epochs=1,0"], ["argument --grid: epochs: must be an int >= 1, got 0"]),
+    (["--epochs", "0"], ["argument --epochs: must be an int >= 1, got 0"]),
+    (["--grid", "activation=[relu,tanh],relu"],
+     [("argument --grid: activation=[relu,tanh]: 2 activations for the 1 hidden layer of "
+       "784-10-10 (give one for all, or one per hidden layer)")]),
+    (["--grid", "sizes=784-10-10,784-10-10-10", "--activation", "relu,tanh"],
+     ["argument --activation: 2 names given for 1 hidden layer"]),
     (["--seed-list", "1,1"], ["argument --seed-list: must be distinct ints >= 0"]),
     (["--seed-list", "1", "--root-seed", "2"], ["argument --root-seed: not used with --seed-list"]),
     (["--seeds", "2", "--seed-list", "1"], ["not allowed with argument --seeds"]),
@@ -205,3 +218,58 @@ def test_fnn_sweep_needs_a_jsonl_out_in_a_folder_that_exists(tmp_path, capsys):
     assert "must end in .jsonl" in capsys.readouterr().err
     assert main(["sweep", *SMALL, "--out", str(tmp_path / "no" / "r.jsonl")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+# --- every row says how to replay it -------------------------------------------------------------
+
+
+def _train_run(command):
+    """The run ``fnn train`` makes of a printed command line, with its seed."""
+    words = shlex.split(command)
+    assert words[:2] == ["fnn", "train"]
+    parser = make_parser()
+    add_run_options(parser, TRAIN_DEFAULTS)
+    args, rest = parser.parse_known_args(words[2:])
+    seed = rest[rest.index("--seed") + 1]
+    root, _, child = seed.partition("/")
+    return run_from_args(args, Monitor(), seed=JobSeed(int(root), int(child) if child else None))
+
+
+@pytest.mark.parametrize("override", CHAPTER3, ids=",".join)
+@pytest.mark.parametrize("seed", [JobSeed(0, 2), JobSeed(7)], ids=["child", "int"])
+def test_the_printed_command_describes_the_jobs_run_exactly(override, seed):
+    run = with_settings(BASE, **override)
+    command = train_command(run, seed)
+    replayed = _train_run(command)
+    assert run_to_json(replayed, seed=False) == run_to_json(run, seed=False), command
+    assert command.endswith(f"--seed {seed.root}" + (f"/{seed.spawn_index}"
+                                                    if seed.spawn_index is not None else ""))
+
+
+def test_each_row_prints_the_fnn_train_command_that_replays_it_exactly(tmp_path, capsys):
+    out = tmp_path / "r.jsonl"
+    assert main(["sweep", "--sizes", "784,10,10", "--epochs", "2", "--training-rows", "600",
+                 "--evaluation-rows", "300", "--activation", "relu",
+                 "--grid", "optimizer=momentum(eta=0.05,mu=0.5),adam(eta=0.01)",
+                 "--grid", "dropout=0,0.2", "--seeds", "2", "--workers", "1",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    rows = re.findall(r"^\[\s*\d+/8\] (.*) seed (\S+): ok, validation accuracy ([\d.]+)%.*\n"
+                      r"    (fnn train .*)$", err, re.MULTILINE)
+    assert len(rows) == 8
+    results = {(r.job.seed.spawn_index, sw_label(r)): r for r in read_results(out).results}
+    for label, seed, shown, command in rows[::3]:  # three of them, both seeds, two configs
+        assert command.endswith(f" --training-rows 600 --evaluation-rows 300 --seed {seed}")
+        result = results[(int(seed.split("/")[1]), label)]
+        model = tmp_path / "replayed.json"
+        assert main([*shlex.split(command)[1:], "--no-progress", "--save", str(model)]) == 0
+        printed = capsys.readouterr().out
+        last = result.history[-1]
+        assert (f"epoch 2/2: validation cost {last.evaluation_cost:.6f}, validation accuracy "
+                f"{last.evaluation_correct}/300 ({shown}%)") in printed
+        assert tree_equal(load(model).params, result.params)  # the same bits, not just figures
+
+
+def sw_label(result):
+    from fnn.sweep import config_label
+    return config_label(result.job.overrides)

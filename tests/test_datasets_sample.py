@@ -26,8 +26,8 @@ SAMPLE = REPO / "fnn" / "sample" / "mnist_sample.npz"
 
 def test_sample_is_real_looking_mnist_of_the_documented_size():
     sample = load_sample()
-    assert sample.validation is None
-    for split, rows in ((sample.training, 10_000), (sample.test, 2_000)):
+    for split, rows in ((sample.training, 10_000), (sample.validation, 2_000),
+                        (sample.test, 2_000)):
         assert split.x.shape == (rows, 784) and split.x.dtype == np.float32
         assert split.labels.shape == (rows,) and split.labels.dtype == np.int64
         assert float(split.x.min()) == 0.0 and float(split.x.max()) <= 255 / 256
@@ -59,8 +59,39 @@ def test_sample_is_small_and_matches_its_licence_file():
     assert f"SHA-256: {hashlib.sha256(data).hexdigest()}" in licence
     assert f"Size:    {len(data)} bytes" in licence
     for needed in ("Yann LeCun", "Corinna Cortes", "Burges", "CC BY-SA 3.0",
-                   "tools/make_mnist_sample.py"):
+                   "tools/make_mnist_sample.py", "validation_images"):
         assert needed in licence
+
+
+def test_the_provenance_note_matches_the_archive_and_the_build_script():
+    """PROVENANCE.txt beside the data names the archive's checksum, every array's and the
+    source files'; the script checks the same source checksums."""
+    import importlib.util
+
+    data = SAMPLE.read_bytes()
+    note = (SAMPLE.parent / "PROVENANCE.txt").read_text()
+    assert f"SHA-256: {hashlib.sha256(data).hexdigest()}" in note
+    assert f"Size:    {len(data)} bytes" in note
+    with np.load(SAMPLE) as npz:
+        for key in npz.files:
+            digest = hashlib.sha256(np.ascontiguousarray(npz[key]).tobytes()).hexdigest()
+            assert f"{key}: sha256 {digest}" in note, key
+    spec = importlib.util.spec_from_file_location("make_mnist_sample",
+                                                  REPO / "tools" / "make_mnist_sample.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    for name, digest in tool.SOURCE_SHA256.items():
+        assert f"{digest}  {name}" in note and digest in tool.__doc__
+
+
+def test_the_three_splits_share_no_image():
+    with np.load(SAMPLE) as npz:
+        training, validation = (set(npz[f"{s}_rows"].tolist()) for s in ("training",
+                                                                           "validation"))
+        images = [npz[f"{s}_images"] for s in ("training", "validation", "test")]
+    assert max(training) < N_TRAINING <= min(validation)  # network2's two parts of train
+    rows = {row.tobytes() for split in images for row in split}
+    assert len(rows) == sum(len(split) for split in images)  # no digit twice
 
 
 @pytest.mark.parametrize(
@@ -74,11 +105,16 @@ def test_sample_is_small_and_matches_its_licence_file():
          "must be uint8 images"),
         (lambda a: a.update(test_labels=np.zeros(5, np.uint8)), "labels must be 2 integers"),
         (lambda a: a.pop("test_images"), "is not a readable sample archive"),
+        (lambda a: a.pop("validation_labels"), "is not a readable sample archive"),
+        (lambda a: a.update(validation_labels=np.zeros(3, np.uint8)),
+         "validation_labels labels must be 2 integers"),
     ],
 )
 def test_a_bad_sample_archive_is_refused(change, fragment):
     arrays = {"training_images": np.zeros((3, 784), np.uint8),
               "training_labels": np.zeros(3, np.uint8),
+              "validation_images": np.zeros((2, 784), np.uint8),
+              "validation_labels": np.zeros(2, np.uint8),
               "test_images": np.zeros((2, 784), np.uint8), "test_labels": np.zeros(2, np.uint8)}
     change(arrays)
     buffer = io.BytesIO()
@@ -92,6 +128,8 @@ def test_a_bad_sample_archive_is_refused(change, fragment):
 def test_a_pickled_array_in_the_archive_is_never_unpickled():
     arrays = {"training_images": np.zeros((3, 784), np.uint8),
               "training_labels": np.array([0, 1, None], dtype=object),
+              "validation_images": np.zeros((2, 784), np.uint8),
+              "validation_labels": np.zeros(2, np.uint8),
               "test_images": np.zeros((2, 784), np.uint8), "test_labels": np.zeros(2, np.uint8)}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -106,7 +144,7 @@ def test_a_pickled_array_in_the_archive_is_never_unpickled():
 def test_sample_rows_are_the_named_rows_of_the_idx_files():
     with np.load(SAMPLE) as npz:
         arrays = {key: npz[key] for key in npz.files}
-    for split, prefix in (("training", "train"), ("test", "t10k")):
+    for split, prefix in (("training", "train"), ("validation", "train"), ("test", "t10k")):
         rows = arrays[f"{split}_rows"].astype(np.intp)
         assert np.all(np.diff(rows) > 0)  # distinct, in file order
         images = read_idx(MNIST_DIR / f"{prefix}-images-idx3-ubyte.gz")
@@ -114,6 +152,7 @@ def test_sample_rows_are_the_named_rows_of_the_idx_files():
         np.testing.assert_array_equal(arrays[f"{split}_images"], images[rows].reshape(-1, 784))
         np.testing.assert_array_equal(arrays[f"{split}_labels"], labels[rows])
     assert arrays["training_rows"].max() < N_TRAINING  # network2's training split only
+    assert arrays["validation_rows"].min() >= N_TRAINING  # network2's validation split only
 
 
 @pytest.mark.mnist

@@ -5,7 +5,9 @@ Progress (jobs done / total, ETA) goes to stderr, the summary to stdout; exit co
 ``fnn.cli.main`` (0 done, even when some jobs failed or diverged: they are in the results and
 the table; 1 a runtime problem; 2 a usage error; 130 Ctrl-C, with every finished job saved:
 the same command resumes). The base run takes every option of ``fnn train`` (one table,
-``RUN_SETTINGS``), and ``--grid NAME=V1,V2`` varies any of them.
+``RUN_SETTINGS``), and ``--grid NAME=V1,V2`` varies any of them. Each finished job's line is
+followed by the ``fnn train`` command that replays it (its settings, data options and seed,
+``--seed ROOT/K`` for child K of the root seed), giving the same final accuracy exactly.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from fnn import sweep as sw
+from fnn.activations import Activation, per_layer
 from fnn.cli import _args
 from fnn.cli._args import UsageError
-from fnn.data import Labelled
 from fnn.errors import ConfigError, FnnTypeError
 from fnn.history import Monitor
 from fnn.training.config import split_top_level
@@ -50,7 +52,7 @@ def _grid_option(text: str) -> tuple[str, tuple[Any, ...]]:
     if not all(parts):
         raise argparse.ArgumentTypeError(f"{name} needs values separated by commas, got {text!r}")
     try:
-        return name, tuple(RUN_SETTINGS[name].from_text(v) for v in parts)
+        return name, tuple(_args.setting_from_text(name, v) for v in parts)
     except (ConfigError, FnnTypeError, ValueError) as e:
         raise argparse.ArgumentTypeError(f"{name}: {str(e).removeprefix('value ')}") from None
 
@@ -87,14 +89,11 @@ def add_parser(commands: Any) -> None:
                             f"(default {SWEEP_SEEDS})")
     seeds.add_argument("--seed-list", type=_seed_list, metavar="S1,S2",
                        help="explicit seeds, each as fnn train --seed")
-    p.add_argument("--root-seed", type=_args.NONNEG_INT, default=0,
+    p.add_argument("--root-seed", type=_args.NONNEG_INT, default=0, metavar="N",
                    help="the seed --seeds spawns from (default 0)")
     _args.add_run_options(p, {**_args.TRAIN_DEFAULTS, "epochs": SWEEP_EPOCHS})
     _args.add_data_arguments(p)
-    p.add_argument("--training-rows", type=_args.POS_INT, metavar="N",
-                   help="train on the first N training rows only")
-    p.add_argument("--evaluation-rows", type=_args.POS_INT, metavar="N",
-                   help="evaluate on the first N rows of the evaluation set only")
+    _args.add_row_limits(p)
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_args.POS_INT, metavar="N",
                        help="local worker processes (default: the usable cores; 1 runs the "
@@ -105,7 +104,8 @@ def add_parser(commands: Any) -> None:
                    help="the results file: one JSON line per finished run (appended)")
     p.add_argument("--format", choices=("text", "csv", "json"), default="text",
                    help="the summary on stdout (default text)")
-    p.add_argument("--no-progress", action="store_true", help="no line per finished run")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no line per finished run (nor its fnn train command)")
 
 
 def _usable_cores() -> int:
@@ -123,20 +123,49 @@ def _sweep_of(args: argparse.Namespace) -> sw.Sweep:
     base = _args.run_from_args(args, Monitor())
     seeds = args.seed_list if args.seed_list is not None else args.seeds or SWEEP_SEEDS
     try:
-        return sw.make_sweep(base, grid=dict(args.grid) if args.grid else None, seeds=seeds,
-                             root_seed=args.root_seed)
+        sweep = sw.make_sweep(base, grid=dict(args.grid) if args.grid else None, seeds=seeds,
+                              root_seed=args.root_seed)
     except (ConfigError, FnnTypeError) as e:
         raise UsageError(f"argument --grid: {e}") from None
+    _check_activations(sweep)
+    return sweep
 
 
-def _data_of(args: argparse.Namespace) -> tuple[str, sw.SweepData]:
+def _check_activations(sweep: sw.Sweep) -> None:
+    """A usage error, before any job runs, for a config with one activation per hidden layer
+    whose count is not its net's."""
+    for job in sw.jobs(sweep):
+        activation, n_hidden = job.run.config.activation, len(job.run.sizes) - 2
+        try:
+            per_layer(activation, n_hidden)
+        except ConfigError:
+            given = 1 if isinstance(activation, Activation) else len(activation)
+            raise UsageError(
+                f"argument --grid: {sw.config_label(job.overrides)}: "
+                f"{_args.plural(given, 'activation')} for the "
+                f"{_args.plural(n_hidden, 'hidden layer')} of "
+                f"{'-'.join(map(str, job.run.sizes))} (give one for all, or one per hidden "
+                f"layer)") from None
+
+
+def _data_of(args: argparse.Namespace) -> tuple[str, str, sw.SweepData]:
     source, splits = _args.load_data(args.data, args.dtype)
     name, evaluation = _args.evaluation_split(splits, args.split)
-    training, evaluation = _head(splits.training, args.training_rows), _head(
+    training, evaluation = _args.head(splits.training, args.training_rows), _args.head(
         evaluation, args.evaluation_rows)
     described = (f"{source} ({training.x.shape[0]} training rows; evaluating on {name}, "
                  f"{evaluation.x.shape[0]} rows)")
-    return described, sw.SweepData(training, evaluation)
+    return described, name, sw.SweepData(training, evaluation)
+
+
+def _data_options(args: argparse.Namespace) -> tuple[str, ...]:
+    """The options that give ``fnn train`` this sweep's data, as given here."""
+    words = [] if args.data == "sample" else ["--data", args.data]
+    for option, value in (("--split", args.split), ("--training-rows", args.training_rows),
+                          ("--evaluation-rows", args.evaluation_rows)):
+        if value is not None:
+            words += [option, str(value)]
+    return tuple(words)
 
 
 def _torn(path: Path) -> bool:
@@ -151,15 +180,14 @@ def _torn(path: Path) -> bool:
         return False
 
 
-def _head(part: Labelled, rows: int | None) -> Labelled:
-    return Labelled(part.x[:rows], part.labels[:rows])
-
-
 class _Reporter:
-    """Progress lines on ``out``: one per finished job, with jobs done / total and an ETA."""
+    """Progress lines on ``out``: one per finished job, with jobs done / total and an ETA,
+    then the ``fnn train`` command that replays the job."""
 
-    def __init__(self, out: TextIO, results: Path, enabled: bool) -> None:
+    def __init__(self, out: TextIO, results: Path, enabled: bool, *,
+                 evaluation: str = "evaluation", data: tuple[str, ...] = ()) -> None:
         self.out, self.results, self.enabled = out, results, enabled
+        self.evaluation, self.data = evaluation, data
         self.start, self.skipped, self.done, self.total = time.perf_counter(), 0, 0, 0
 
     def __call__(self, done: int, total: int, result: sw.JobResult | None) -> None:
@@ -167,11 +195,14 @@ class _Reporter:
         if result is None:
             self.skipped, self.start = done, time.perf_counter()
             if done:
-                self.out.write(f"{done} of {total} jobs are already in {self.results}\n")
+                self.out.write(f"{done} of {_args.plural(total, 'job')} "
+                               f"{'is' if done == 1 else 'are'} already in {self.results}\n")
             return
         if self.enabled:
-            self.out.write(f"[{done:>{len(str(total))}}/{total}] {_describe(result)}  "
-                           f"({self._timing(done, total)})\n")
+            replay = _args.train_command(result.job.run, result.job.seed, data=self.data)
+            self.out.write(f"[{done:>{len(str(total))}}/{total}] "
+                           f"{_describe(result, self.evaluation)}  "
+                           f"({self._timing(done, total)})\n    {replay}\n")
             self.out.flush()
 
     def _timing(self, done: int, total: int) -> str:
@@ -195,15 +226,14 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _describe(result: sw.JobResult) -> str:
-    seed = result.job.seed
-    name = f"seed {seed.root}" + ("" if seed.spawn_index is None else f"/{seed.spawn_index}")
-    head = f"{sw.config_label(result.job.overrides)} {name}: {result.status}"
+def _describe(result: sw.JobResult, evaluation: str = "evaluation") -> str:
+    head = (f"{sw.config_label(result.job.overrides)} seed {_args.seed_text(result.job.seed)}: "
+            f"{result.status}")
     if result.status != "ok":
         return f"{head} ({result.error})"
     last = result.history[-1] if len(result.history) else None
     accuracy = last.evaluation_accuracy if last is not None else None
-    return head if accuracy is None else f"{head}, evaluation accuracy {100 * accuracy:.2f}%"
+    return head if accuracy is None else f"{head}, {evaluation} accuracy {100 * accuracy:.2f}%"
 
 
 _FORMATTERS = {"text": sw.summary_text, "csv": sw.summary_csv, "json": sw.summary_json}
@@ -212,10 +242,9 @@ _FORMATTERS = {"text": sw.summary_text, "csv": sw.summary_csv, "json": sw.summar
 def run(args: argparse.Namespace) -> int:
     """Run ``fnn sweep`` as parsed; the exit code."""
     sweep = _sweep_of(args)
+    _args.check_suffix(args.out, "--out", (".jsonl",))
     _args.check_writable(args.out, "--out")
-    if args.out.suffix.lower() != ".jsonl":
-        raise UsageError(f"argument --out: must end in .jsonl, got {str(args.out)!r}")
-    described, data = _data_of(args)
+    described, evaluation, data = _data_of(args)
     try:
         sw.check_data(sweep, data)
     except ConfigError as e:
@@ -224,11 +253,14 @@ def run(args: argparse.Namespace) -> int:
     if _torn(args.out):
         sys.stderr.write(f"fnn sweep: the last line of {args.out} is incomplete (an interrupted "
                          "write); it is dropped and its job runs again\n")
-    reporter = _Reporter(sys.stderr, args.out, not args.no_progress)
+    reporter = _Reporter(sys.stderr, args.out, not args.no_progress, evaluation=evaluation,
+                         data=_data_options(args))
     try:
         with _backend(args, data) as (backend, where):
-            sys.stderr.write(f"fnn sweep: {n_jobs} jobs ({len(sweep.overrides)} configs × "
-                             f"{len(sweep.seeds)} seeds) on {described}, {where}\n")
+            sys.stderr.write(f"fnn sweep: {_args.plural(n_jobs, 'job')} "
+                             f"({_args.plural(len(sweep.overrides), 'config')} × "
+                             f"{_args.plural(len(sweep.seeds), 'seed')}) on {described}, "
+                             f"{where}\n")
             results = sw.run_sweep(sweep, data, backend, results=args.out, progress=reporter)
     except KeyboardInterrupt:
         sys.stderr.write(f"fnn: interrupted; {reporter.done} of {n_jobs} jobs are saved in "
@@ -240,8 +272,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _finish(results: tuple[sw.JobResult, ...], args: argparse.Namespace, seconds: float) -> None:
     counts = ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in sw.STATUSES)
-    sys.stderr.write(f"fnn sweep: {len(results)} jobs: {counts}; {_duration(seconds)}; "
-                     f"results in {args.out}\n")
+    sys.stderr.write(f"fnn sweep: {_args.plural(len(results), 'job')}: {counts}; "
+                     f"{_duration(seconds)}; results in {args.out}\n")
     versions = {r.versions for r in results}
     if len(versions) > 1:
         sys.stderr.write("fnn sweep: note: the results come from several versions: "

@@ -16,8 +16,8 @@ anything wrong with one raises ``DatasetFormatError`` naming the file and the pr
 - ``idx``, ``sample``, ``locate``: the IDX files, the embedded sample, finding the data.
 
 >>> sample = load_sample()
->>> sample.training.x.shape, sample.test.labels.dtype, sample.validation
-((10000, 784), dtype('int64'), None)
+>>> sample.training.x.shape, sample.validation.x.shape, sample.test.labels.dtype
+((10000, 784), (2000, 784), dtype('int64'))
 """
 
 from fnn.datasets.idx import load_idx, read_idx

@@ -107,5 +107,5 @@ def _not_found_message(places: tuple[Path, ...]) -> str:
         "these places, or the four IDX files (train-images-idx3-ubyte.gz, "
         "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) "
         f"in ./mnist/, or set {MNIST_ENV} to the file or folder. Without them, "
-        "fnn.datasets.load_sample() gives the embedded sample of 10,000 training and 2,000 "
-        "test digits (the default of `fnn train`).")
+        "fnn.datasets.load_sample() gives the embedded sample of 10,000 training, 2,000 "
+        "validation and 2,000 test digits (the default of `fnn train`).")
