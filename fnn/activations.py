@@ -107,8 +107,11 @@ def _relu_prime(z: Array, a: Array) -> Array:  # noqa: ARG001 (the Activation si
 
 
 SIGMOID = Activation("sigmoid", sigmoid, _sigmoid_prime)
+"""σ(z) = 1/(1 + e^-z), with σ'(z) = a(1 - a): network2's activation, fnn's default."""
 TANH = Activation("tanh", np.tanh, _tanh_prime)
+"""tanh(z), with tanh'(z) = 1 - a²."""
 RELU = Activation("relu", relu, _relu_prime)
+"""max(z, 0), with derivative 1 where z > 0 and 0 elsewhere (0 at the kink)."""
 BUILT_IN = (SIGMOID, TANH, RELU)
 """fnn's own activations (``fnn.registry`` names them for files and the command line)."""
 

@@ -52,7 +52,10 @@ from fnn.training.loop import (
 __all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "iterate_checkpointed", "read_checkpoint",
            "resume_state", "settings_of", "sgd_checkpointed", "write_checkpoint"]
 
-FORMAT, FORMAT_VERSION = "fnn.checkpoint", 2
+FORMAT = "fnn.checkpoint"
+"""The ``format`` key of a checkpoint file."""
+FORMAT_VERSION = 2
+"""The checkpoint format version this fnn writes and reads."""
 
 
 class Checkpoint(NamedTuple):

@@ -75,6 +75,7 @@ class Expansion(NamedTuple):
 
 
 NO_EXPANSION = Expansion()
+"""The training set as it is: no shifts, no rotations."""
 
 
 def _images(x: Array, side: int) -> Array:

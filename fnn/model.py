@@ -28,6 +28,7 @@ from fnn.params import Array, Params, as_params, sizes_of
 __all__ = ["Model", "Output", "Resolved", "as_model", "resolve"]
 
 Output = Callable[[Array], Array]
+"""An output layer's activation: ``sigmoid`` or ``softmax`` of the weighted input z."""
 
 
 class Model(NamedTuple):

@@ -66,6 +66,7 @@ __all__ = [
 ]
 
 State = Any
+"""An optimizer's state: a tuple of ``Params`` trees and counters (``()`` for none)."""
 StepSchedule = Callable[[int], float]
 
 

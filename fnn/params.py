@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 Array = NDArray[np.floating[Any]]
+"""A float array: every leaf of a parameter tree, and the data fnn trains on."""
 Shapes = tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]
+"""What ``shapes`` returns: the weights' shapes, then the biases'."""
 
 
 class Params(NamedTuple):
@@ -52,6 +54,7 @@ class Params(NamedTuple):
 
 
 Grads = Params  # same structure, so every tree helper serves both
+"""A gradient: a ``Params`` tree of the same shapes as the parameters it is the gradient of."""
 
 
 def tree_map(fn: Callable[..., Array], tree: Any, *rest: Any) -> Params:

@@ -76,6 +76,7 @@ __all__ = [
 ]
 
 Spec = dict[str, Any]
+"""A value as data: ``{"name": ..., "settings": {...}}``, as files and the command line write it."""
 
 T = TypeVar("T")
 
@@ -113,8 +114,11 @@ class Names(Mapping[str, T]):
 
 
 ACTIVATIONS = Names("activation", {a.name: a for a in _ACTIVATIONS})
+"""fnn's activations by name: ``relu``, ``sigmoid``, ``tanh``."""
 COSTS = Names("cost", {c.name: c for c in _COSTS})
+"""fnn's costs by name: ``cross_entropy``, ``log_likelihood``, ``quadratic``."""
 INITIALIZERS = Names("initializer", {i.name: i for i in (default_init, large_init, he_init)})
+"""fnn's initializers by name: ``default``, ``he``, ``large``."""
 NETWORK2_COSTS = Names("network2 cost", {"CrossEntropyCost": cross_entropy,
                                           "QuadraticCost": quadratic,
                                           "LogLikelihoodCost": log_likelihood})
@@ -129,10 +133,15 @@ Traceback (most recent call last):
 fnn.errors.ConfigError: unknown activation 'swish'; expected one of ['relu', 'sigmoid', 'tanh']
 """
 activation_name = ACTIVATIONS.name
+"""The name of one of fnn's activations (ConfigError for any other)."""
 cost = COSTS.value
+"""The cost called ``name``."""
 cost_name = COSTS.name
+"""The name of one of fnn's costs (ConfigError for any other)."""
 initializer = INITIALIZERS.value
+"""The initializer called ``name``."""
 initializer_name = INITIALIZERS.name
+"""The name of one of fnn's initializers (ConfigError for any other)."""
 
 
 # --------------------------------------------------------------------------- built values

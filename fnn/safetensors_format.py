@@ -31,6 +31,7 @@ __all__ = ["DTYPES", "INSTALL", "Opened", "TensorInfo", "encode", "library", "op
 StrPath = str | os.PathLike[str]
 
 INSTALL = 'pip install "fnn[safetensors]"'
+"""How to install the safetensors package, as error messages say it."""
 
 DTYPES = {"F64": np.dtype(np.float64), "F32": np.dtype(np.float32)}
 """The format's dtype codes for the dtypes fnn stores."""

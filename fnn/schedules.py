@@ -33,7 +33,9 @@ __all__ = ["EpochSchedule", "StepSchedule", "constant", "cosine_decay",
            "epochs_without_improvement", "halve_on_plateau", "is_constant", "step_decay"]
 
 EpochSchedule = Callable[[int, History], float | None]
+"""``(epoch, history) -> factor of eta, or None to stop``: an epoch schedule."""
 StepSchedule = Callable[[int], float]
+"""``(updates made so far) -> factor``: a step schedule, for ``scale_by_schedule``."""
 
 
 def _constant(epoch: int, history: History) -> float:  # noqa: ARG001 (the schedule signature)

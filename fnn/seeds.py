@@ -13,8 +13,17 @@ from fnn._checks import Seed, seed_sequence
 
 __all__ = ["AUGMENT", "DROPOUT", "EXPAND", "INIT", "SHUFFLE", "stream"]
 
-INIT, SHUFFLE, DROPOUT, EXPAND, AUGMENT = 0, 1, 2, 3, 4
-"""The purposes of fnn's streams: each gets its own, so none shifts another."""
+# The purposes of fnn's streams: each gets its own, so none shifts another.
+INIT = 0
+"""The stream that draws the initial parameters."""
+SHUFFLE = 1
+"""Each epoch's shuffle of the training set (indexed by the epoch)."""
+DROPOUT = 2
+"""Each epoch's dropout masks (indexed by the epoch)."""
+EXPAND = 3
+"""The rotations of an expanded training set."""
+AUGMENT = 4
+"""Each epoch's augmentation draws (indexed by the epoch)."""
 
 
 def stream(seed: Seed, purpose: int, *index: int) -> np.random.Generator:

@@ -77,10 +77,12 @@ __all__ = [
 ]
 
 FORMAT = "fnn.model"
+"""The ``format`` key of fnn's model files."""
 FORMAT_VERSION = 2
 """The newest JSON format version fnn writes: 2 for a model network2 cannot run, whose cost
 is named ``"fnn:NAME"``; a model network2 can run is written as version 1, as before."""
-SUPPORTED_VERSIONS = (1, 2)  # what this fnn reads; a newer file names its version in the error
+SUPPORTED_VERSIONS = (1, 2)
+"""The JSON format versions this fnn reads; a newer file names its version in the error."""
 SAFETENSORS_VERSION = 1
 """The version of the ``__metadata__`` fnn writes in a safetensors file (and reads)."""
 

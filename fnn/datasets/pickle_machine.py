@@ -38,9 +38,11 @@ _DECIMAL = re.compile(rb"-?[0-9]+")
 class Stream(Protocol):
     """Where the pickle comes from: ``fnn.datasets.reading.CappedReader`` or any binary file."""
 
-    def read(self, size: int = -1, /) -> bytes: ...
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (all that is left for -1); fewer only at the end."""
 
-    def readline(self, size: int = -1, /) -> bytes: ...
+    def readline(self, size: int = -1, /) -> bytes:
+        """The bytes up to and including the next newline, at most ``size`` of them."""
 
 
 class Refused(Exception):
@@ -56,6 +58,7 @@ class Stateful:
         self.state: Any = None
 
     def set_state(self, state: Any) -> None:
+        """Keep ``state``; ``Refused`` for a second state or for None."""
         if self.state is not None:
             raise Refused(f"BUILD gives a second state to a {type(self).__name__}")
         if state is None:

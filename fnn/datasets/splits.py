@@ -24,7 +24,9 @@ __all__ = ["N_CLASSES", "N_PIXELS", "N_TRAINING", "MnistSplits", "existing", "fl
 StrPath = str | os.PathLike[str]
 
 N_PIXELS = 28 * 28
+"""Pixels per MNIST image (28 × 28), the length of each row of ``x``."""
 N_CLASSES = 10
+"""MNIST's classes: the digits 0 to 9."""
 
 N_TRAINING = 50_000
 """IDX training rows kept as ``training``; the rest is ``validation``, as in network2's pickle."""
@@ -40,6 +42,7 @@ class MnistSplits(NamedTuple):
 
 def float_split(where: str, x: NDArray[Any], labels: NDArray[Any],
                  dt: np.dtype[Any]) -> Labelled:
+    """A split read as floats (a pickle's): checked, with ``x`` converted to ``dt``."""
     if x.dtype.kind != "f" or x.ndim != 2 or x.shape[1] != N_PIXELS or x.shape[0] == 0:
         raise DatasetFormatError(
             f"{where} x must be float rows of {N_PIXELS} pixels, got {x.dtype} array{x.shape}")
@@ -53,6 +56,7 @@ def float_split(where: str, x: NDArray[Any], labels: NDArray[Any],
 
 def uint8_split(image_where: str, images: NDArray[Any], label_where: str,
                  labels: NDArray[Any], dt: np.dtype[Any]) -> Labelled:
+    """A split read as uint8 images (IDX files, the sample): checked, ``x`` = pixel / 256."""
     if images.dtype != np.uint8 or images.shape[1:] not in ((N_PIXELS,), (28, 28)) \
             or images.shape[0] == 0:
         raise DatasetFormatError(
@@ -76,6 +80,7 @@ def _labels(where: str, labels: NDArray[Any], n: int) -> NDArray[np.int64]:
 
 
 def float_dtype(dtype: DTypeLike) -> np.dtype[Any]:
+    """``dtype`` as a NumPy float dtype (ConfigError for anything else)."""
     dt = np.dtype(dtype)
     if dt.kind != "f":
         raise ConfigError(f"dtype must be a floating type such as np.float32, got {dt}")
@@ -83,6 +88,8 @@ def float_dtype(dtype: DTypeLike) -> np.dtype[Any]:
 
 
 def existing(path: StrPath, what: str, *, folder: bool) -> Path:
+    """``path`` as a Path, if it is an existing folder (``folder``) or file, else the OSError
+    that names ``what`` it should have been."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{what} {p} does not exist")

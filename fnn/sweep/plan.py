@@ -33,6 +33,7 @@ __all__ = ["Job", "JobSeed", "Override", "Sweep", "base_run", "config_id", "grid
            "jobs", "make_sweep"]
 
 Override = tuple[tuple[str, Any], ...]
+"""One point of a sweep: ``(setting, value)`` pairs replacing the base run's settings."""
 
 
 def base_run(**settings: Any) -> Run:

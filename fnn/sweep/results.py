@@ -42,8 +42,12 @@ from fnn.training.run import RUN_SETTINGS, Run, run_from_json, run_to_json
 __all__ = ["FORMAT", "FORMAT_VERSION", "STATUSES", "JobResult", "ResultsFile", "Versions",
            "finished", "overrides_to_json", "parse_result", "read_results", "result_line"]
 
-FORMAT, FORMAT_VERSION = "fnn.sweep-result", 2
+FORMAT = "fnn.sweep-result"
+"""The ``format`` key of every line of a results file."""
+FORMAT_VERSION = 2
+"""The results-line format version this fnn writes and reads."""
 STATUSES = ("ok", "diverged", "failed")
+"""How a job can end: trained, diverged (``NonFiniteError``) or failed (any other error)."""
 
 
 class Versions(NamedTuple):

@@ -19,6 +19,7 @@ __all__ = ["METRICS", "ConfigSummary", "Stats", "config_label", "group_by_config
            "setting_text", "summarize", "summary_csv", "summary_json", "summary_text"]
 
 METRICS = ("final_accuracy", "best_accuracy", "best_epoch", "final_cost", "best_cost")
+"""The figures a summary gives per config (mean, std, min and max over its seeds)."""
 
 
 class Stats(NamedTuple):

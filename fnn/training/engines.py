@@ -54,9 +54,12 @@ def reference_steps(carry: Carry, data: Batch, config: TrainConfig,
 
 
 REFERENCE = Engine("reference", "numpy", _always, run_epoch, reference_steps)
+"""The pure fold of ``run_epoch``: runs anything, a user's own values included."""
 NUMPY = Engine("numpy", "numpy", fastpath.supports, fastpath.fast_epoch, reference_steps)
+"""``fastpath.fast_epoch``: fnn's own values, the reference's bytes, faster."""
 NUMBA = Engine("numba", "numba", compiled.supports, compiled.compiled_epoch,
                compiled.compiled_steps)
+"""``compiled.compiled_epoch`` (``fnn[jit]``): what NUMPY covers, compiled; its own bits."""
 ENGINES: tuple[Engine, ...] = (NUMBA, NUMPY, REFERENCE)
 """The engines training tries, in order; the reference fold supports everything."""
 

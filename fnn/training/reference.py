@@ -50,7 +50,9 @@ Masks = tuple[Array, ...] | None
 Carry = tuple[Params, State]
 Item = tuple[Batch, Masks]
 Step = Callable[[Carry, Item], Carry]
+"""One mini-batch's update of the carry (params and optimizer state): what an epoch folds."""
 Progress = Callable[[int, int], None]
+"""``progress(done, total)``, called with the mini-batches done so far in the epoch."""
 
 
 class EpochStreams(NamedTuple):

@@ -32,6 +32,7 @@ __all__ = ["DTYPES", "RUN_SETTINGS", "Run", "run_from_json", "run_to_json", "sta
            "with_settings"]
 
 DTYPES = ("float64", "float32")
+"""The float types a run can train in."""
 
 
 class Run(NamedTuple):
