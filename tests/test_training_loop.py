@@ -389,7 +389,7 @@ def test_train_with_a_config_is_sgd_with_keywords():
 
 
 def test_a_user_written_activation_trains_on_the_generic_path_with_the_same_results():
-    mine = fnn.Activation("my_tanh", lambda z: np.tanh(z), lambda z, a: 1.0 - a * a)
+    mine = fnn.Activation("my_tanh", np.tanh, lambda _z, a: 1.0 - a * a)
     params = init_params([2, 6, 2], seed=1, init=he_init)
     config = make_config(epochs=1, mini_batch_size=10, eta=0.5, cost=cross_entropy, seed=0,
                          activation=mine)
