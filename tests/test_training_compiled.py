@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 import fnn
 from fnn.data import Batch
@@ -45,12 +45,41 @@ def _generic(tree: Params, seed: int) -> Params:
         a.shape)).astype(a.dtype), tree)
 
 
+SATURATED = 1e-3
+"""A unit whose derivative is below this fraction of its peak is saturated (|z| > 4.1 for
+tanh, > 9 for sigmoid): there σ'(z) = 1 − t² or s(1 − s) is a difference of nearly equal
+numbers, so one ulp of t (the two engines' tanh and exp differ by up to one or two) changes
+σ' by ε/(1 − t²) relative — 5% per ulp in float32 at t = 0.9999994 — and Adam, which divides
+each gradient by its own magnitude, turns that into a step-sized difference. Neither engine
+is wrong there: the digits are not in float32. TOLERANCE is a claim about the other nets."""
+
+
+def _well_conditioned(params: Params, data: Batch, config) -> bool:
+    """No saturated unit (see SATURATED) on ``data`` at the start of the epoch."""
+    hidden = len(params.weights) - 1
+    acts = ((config.activation,) * hidden if isinstance(config.activation, fnn.Activation)
+            else config.activation)
+    layers = [(act.fn, act.prime if act.name in ("sigmoid", "tanh") else None) for act in acts]
+    quadratic = config.cost.name == "quadratic"  # (a − y)·σ'(z): the output layer's σ' too
+    layers.append((config.cost.output, (lambda z, a: a * (1 - a)) if quadratic else None))
+    a = data.x.astype(np.float64)
+    for w, b, (fn, prime) in zip(params.weights, params.biases, layers):
+        z = a @ w.T.astype(np.float64) + b
+        a = fn(z)
+        if prime is not None:
+            peak = float(prime(np.zeros(1), fn(np.zeros(1)))[0])
+            if (prime(z, a) < SATURATED * peak).any():
+                return False
+    return True
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_epochs())
 def test_every_combination_agrees_with_numpy_within_the_tolerance(case):
     params, state, data, config, seed = case
     params = _generic(params, seed)
     assert compiled.supports(params, data, config)
+    assume(_well_conditioned(params, data, config))
     dropout = bool(config.dropout)
     with np.errstate(all="ignore"):
         augment = config.augment is not None
