@@ -279,6 +279,21 @@ def _back(delta: Array, w: Array, below: Array, z: Array, plain: Array, act: int
 
 
 @_jit
+def _l1_kicks(w: Array, kick: Any, out: Array) -> None:
+    """out = kick·sgn w (before the update: network2's L1 term, as ``_network2_ops``)."""
+    one = w.dtype.type(1.0)
+    for i in range(w.shape[0]):
+        out[i] = kick * _sign(w[i], one)
+
+
+@_jit
+def _subtract(a: Array, b: Array) -> None:
+    """a ← a - b."""
+    for i in range(a.shape[0]):
+        a[i] = a[i] - b[i]
+
+
+@_jit
 def _times(a: Array, b: Array) -> None:
     a, b = _flat(a), _flat(b)
     for i in range(a.shape[0]):
@@ -294,38 +309,64 @@ def _column_sums(delta: Array, out: Array) -> None:
             out[j] += row[j]
 
 
-@_jit
-def _sign(x: Any) -> Any:
-    # np.sign: 1, -1 or 0 in x's own type
-    one = x - x + 1
+@_inlined
+def _sign(x: Any, one: Any) -> Any:
+    """np.sign(x): ``one``, ``-one`` or a zero (NaN stays NaN), in x's own type (``one`` is
+    1 of that type: a literal 1 would make it float64, and with it every expression it
+    enters, which in float32 kept the update loops from vectorizing)."""
     return one if x > 0 else -one if x < 0 else x - x
+
+
+@_inlined
+def _gradient(grads: Array, flat: Array, i: int, inv_m: Any, decay: Any, kick: Any, one: Any,
+              l2: bool, l1: bool) -> Any:
+    """g = Σ∇·(1/m) [+ (λ/n)·w] [+ (λ₁/n)·sgn w] for number i (as ``_objective_ops``)."""
+    g = grads[i] * inv_m
+    if l2:
+        g = g + decay * flat[i]
+    if l1:
+        g = g + kick * _sign(flat[i], one)
+    return g
 
 
 @_jit
 def _update(opt: int, flat: Array, grads: Array, m1: Array, m2: Array, c: Array, lo: int,
             hi: int, l2: bool, l1: bool) -> None:
     """Momentum, Nesterov or Adam on ``flat[lo:hi]``, each number in one pass: its gradient
-    g = Σ∇·(1/m) [+ (λ/n)·w] [+ (λ₁/n)·sgn w] (as ``_objective_ops`` computes it), then the
-    optimizer's formula (as ``fnn.optimizers``). c: 1/m, λ/n, λ₁/n, eta, mu, beta1,
-    1-beta1, beta2, 1-beta2, 1-beta1**t, 1-beta2**t, eps."""
+    (``_gradient``), then the optimizer's formula (as ``fnn.optimizers``). c: 1/m, λ/n, λ₁/n,
+    eta, mu, beta1, 1-beta1, beta2, 1-beta2, 1-beta1**t, 1-beta2**t, eps. One loop per
+    optimizer and per (L2, L1), each without a branch, so that LLVM vectorizes every one."""
+    if l2 and l1:
+        _update_loop(opt, flat, grads, m1, m2, c, lo, hi, True, True)
+    elif l2:
+        _update_loop(opt, flat, grads, m1, m2, c, lo, hi, True, False)
+    elif l1:
+        _update_loop(opt, flat, grads, m1, m2, c, lo, hi, False, True)
+    else:
+        _update_loop(opt, flat, grads, m1, m2, c, lo, hi, False, False)
+
+
+@_inlined
+def _update_loop(opt: int, flat: Array, grads: Array, m1: Array, m2: Array, c: Array, lo: int,
+                 hi: int, l2: bool, l1: bool) -> None:
     inv_m, decay, kick, eta, mu = c[0], c[1], c[2], c[3], c[4]
     beta1, rest1, beta2, rest2, c1, c2, eps = c[5], c[6], c[7], c[8], c[9], c[10], c[11]
-    for i in range(lo, hi):
-        g = grads[i] * inv_m
-        if l2:
-            g = g + decay * flat[i]
-        if l1:
-            g = g + kick * _sign(flat[i])
-        if opt == 1:  # v ← μ·v - η·g; p ← p + v
+    one = c.dtype.type(1.0)
+    if opt == 1:  # v ← μ·v - η·g; p ← p + v
+        for i in range(lo, hi):
+            g = _gradient(grads, flat, i, inv_m, decay, kick, one, l2, l1)
             v = mu * m1[i] - eta * g
             m1[i] = v
             flat[i] = flat[i] + v
-        elif opt == 2:  # v ← μ·v - η·g; p ← p + (μ·v - η·g)
-            t = eta * g
+    elif opt == 2:  # v ← μ·v - η·g; p ← p + (μ·v - η·g)
+        for i in range(lo, hi):
+            t = eta * _gradient(grads, flat, i, inv_m, decay, kick, one, l2, l1)
             v = mu * m1[i] - t
             m1[i] = v
             flat[i] = flat[i] + (mu * v - t)
-        else:  # Adam
+    else:  # Adam
+        for i in range(lo, hi):
+            g = _gradient(grads, flat, i, inv_m, decay, kick, one, l2, l1)
             m = beta1 * m1[i] + rest1 * g
             v = beta2 * m2[i] + rest2 * (g * g)
             m1[i] = m
@@ -400,15 +441,12 @@ def run_chunk(x: Array, y: Array, rows: Array, batch_sizes: Array, sizes: Array,
                     _times(_view(d_all, below, m, n_in), _view(q_all, below, m, n_in))
             _column_sums(delta, grads[b_off[l]:b_off[l] + k])
             if opt == 0:  # network2's update, the weights' part fused into the gemm
-                kicks = grads[w_off[l]:w_off[l + 1]]
                 if l1 != 0:
-                    for i in range(kicks.shape[0]):
-                        kicks[i] = c[2] * _sign(w.ravel()[i])
+                    _l1_kicks(flat[w_off[l]:w_off[l + 1]], c[2],
+                              grads[w_off[l]:w_off[l + 1]])
                 _scaled_update(w, delta, a_in, -c[0], c[1], flags, dims, scalars)
                 if l1 != 0:
-                    w_flat = flat[w_off[l]:w_off[l + 1]]
-                    for i in range(kicks.shape[0]):
-                        w_flat[i] = w_flat[i] - kicks[i]
+                    _subtract(flat[w_off[l]:w_off[l + 1]], grads[w_off[l]:w_off[l + 1]])
             else:
                 np.dot(delta.T, a_in, grads[w_off[l]:w_off[l + 1]].reshape((k, n_in)))
         if opt == 0:
