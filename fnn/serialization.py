@@ -217,21 +217,23 @@ def _cost_entry(model: Model) -> tuple[str, int]:
     return _FNN_PREFIX + name, 2
 
 
-def _activation_name(activation: Activation) -> str:
+def _saved_name(kind: str, value: Activation | Cost) -> str:
+    """fnn's name of an activation or cost, or ConfigError for one that is not fnn's own."""
+    lookup, names = ((registry.activation_name, registry.ACTIVATIONS) if kind == "activation"
+                     else (registry.cost_name, registry.COSTS))
     try:
-        return registry.activation_name(activation)
+        return lookup(value)
     except ConfigError:
-        raise ConfigError(f"activation {activation.name!r} cannot be saved; a model file "
-                          f"stores one of {sorted(registry.ACTIVATIONS)}") from None
+        raise ConfigError(f"{kind} {value.name!r} cannot be saved; a model file stores one "
+                          f"of {sorted(names)}") from None
+
+
+def _activation_name(activation: Activation) -> str:
+    return _saved_name("activation", activation)
 
 
 def _cost_name(cost: Cost) -> str:
-    """fnn's name of ``cost``, or ConfigError for a cost that is not fnn's own."""
-    try:
-        return registry.cost_name(cost)
-    except ConfigError:
-        raise ConfigError(f"cost {cost.name!r} cannot be saved; a model file stores one of "
-                          f"{sorted(registry.COSTS)}") from None
+    return _saved_name("cost", cost)
 
 
 def _checked_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import numpy as np
 
@@ -107,24 +107,27 @@ def converter(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
-def _float(check: Callable[[str, Any], float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
+N = TypeVar("N", int, float)
+
+
+def _number(kind: Callable[[str], N], word: str,
+            check: Callable[[str, Any], N]) -> Callable[[str], N]:
+    """Parse text with ``kind`` (int or float), then ``check`` it; ValueError in words."""
+    def parse(text: str) -> N:
         try:
-            value = float(text)
+            value = kind(text)
         except ValueError:
-            raise ValueError(f"must be a number, got {text!r}") from None
+            raise ValueError(f"must be {word}, got {text!r}") from None
         return check("value", value)
     return parse
+
+
+def _float(check: Callable[[str, Any], float]) -> Callable[[str], float]:
+    return _number(float, "a number", check)
 
 
 def _int(check: Callable[[str, Any], int]) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"must be an integer, got {text!r}") from None
-        return check("value", value)
-    return parse
+    return _number(int, "an integer", check)
 
 
 POS_INT = converter(_int(_checks.positive_int))

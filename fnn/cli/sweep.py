@@ -69,15 +69,17 @@ def _seed_list(text: str) -> tuple[int, ...]:
     return seeds
 
 
+_DESCRIPTION = (
+    "Train a grid of settings, each with several seeds, on local processes or a Dask cluster. "
+    "Each finished run is appended to --out; running the same command again skips the runs "
+    "already there. Progress goes to stderr, a summary per config (mean, std, min, max over "
+    f"seeds) to stdout. Defaults are fnn train's, but {SWEEP_EPOCHS} epochs.")
+
+
 def add_parser(commands: Any) -> None:
     """Add ``fnn sweep`` to ``commands``, the sub-parsers object of the ``fnn`` parser."""
-    p = commands.add_parser(
-        "sweep", help="train every combination of settings with several seeds",
-        description="Train a grid of settings, each with several seeds, on local processes or "
-                    "a Dask cluster. Each finished run is appended to --out; running the same "
-                    "command again skips the runs already there. Progress goes to stderr, a "
-                    "summary per config (mean, std, min, max over seeds) to stdout. "
-                    f"Defaults are fnn train's, but {SWEEP_EPOCHS} epochs.")
+    p = commands.add_parser("sweep", description=_DESCRIPTION,
+                            help="train every combination of settings with several seeds")
     p.add_argument("--grid", type=_grid_option, action="append", default=[],
                    metavar="NAME=V1,V2", help="values of one setting to try (repeat for a "
                    "grid); NAME is any run option below, e.g. eta=0.1,0.5, sizes=784-30-10,"
