@@ -2,6 +2,7 @@
 
     python bench/results.py --rows book-ce-30,book-l2-30 [--seeds 0,1,2,3,4] [--jobs 2]
     python bench/results.py --table            # the table and figures of the stored runs
+    python bench/results.py --merge ../other/bench/results/results.json   # runs from elsewhere
     python bench/results.py --smoke            # every command on a few hundred examples
 
 A row is a training setting on a dataset; it is run by one or more implementations, each a
@@ -10,8 +11,10 @@ command line run in a fresh process with one BLAS thread:
 - ``fnn``: ``fnn train ...`` (the command the table prints), its per-epoch validation
   accuracy read from its ``--history`` file and its test accuracy, measured once after the
   last epoch, from its output;
-- ``network2``: ``python bench/network2_run.py ...``, network2's per-example algorithm with
-  network2's own random streams (the book's rows);
+- ``network2``: ``python bench/network2_run.py ...``, network2's algorithm with network2's
+  own random streams (the book's rows): its update summed over each mini-batch's examples,
+  the sums taken by matrix products (``--per-example`` runs the book's loop; a test holds the
+  two to 1e-12);
 - ``sklearn``: ``python bench/sklearn_run.py ...``, scikit-learn's ``MLPClassifier`` on the
   same split (the Fashion-MNIST rows).
 
@@ -21,7 +24,8 @@ validation set, the 10,000 test images the test set). Validation chooses epochs 
 settings; the test set is read once per finished run and never chooses anything.
 
 Every run is stored in ``bench/results/results.json`` (one entry per row, implementation and
-seed; rows can be run apart and re-run). ``--table`` writes the tables in Markdown
+seed; rows can be run apart and re-run; ``--merge`` adds the runs of batches run in other
+checkouts). ``--table`` writes the tables in Markdown
 (``bench/results/table.md``, also printed) and the learning curves (``fnn plot`` of each fnn
 row's seed-0 history, ``docs/figures/ROW.png``). ``--smoke`` runs each row's commands for one
 epoch on 300 training and 100 held-out examples made from fnn's embedded sample, so the
@@ -351,7 +355,7 @@ def _load() -> dict[str, Any]:
 
 
 def _save(stored: dict[str, Any], done: list[dict[str, Any]]) -> None:
-    new = {(r["row"], r["implementation"], r["seed"]) for r in done}
+    new = {(r["row"], r.get("implementation", "fnn"), r["seed"]) for r in done}
     keep = [r for r in stored["runs"]
             if (r["row"], r.get("implementation", "fnn"), r["seed"]) not in new]
     stored = {"machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
@@ -371,9 +375,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="write the tables and figures of the stored runs")
     p.add_argument("--checkpoints", type=Path, default=None, metavar="DIR",
                    help="fnn runs checkpoint every epoch in DIR and resume from it")
+    p.add_argument("--merge", type=Path, nargs="+", default=[], metavar="FILE",
+                   help="add the runs stored in other results.json files (batches run in other "
+                        "checkouts); a run of the same row, implementation and seed is replaced")
     p.add_argument("--smoke", action="store_true",
                    help="run every row's commands for one epoch on a few hundred examples")
     args = p.parse_args(argv)
+    for other in args.merge:
+        runs = json.loads(other.read_text())["runs"]
+        _save(_load(), runs)
+        print(f"merged {len(runs)} runs from {other}")
     names = [n for n in args.rows.split(",") if n] or (list(ROWS) if args.smoke else [])
     unknown = [n for n in names if n not in ROWS]
     if unknown:
@@ -400,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"{result['cpu_s']:.0f} s CPU]", flush=True)
     if args.smoke:
         return 0
-    if args.table or not done:
+    if args.table or not (done or args.merge):
         stored = _load()
         text = tables(stored)
         TABLE.write_text(text + "\n")
