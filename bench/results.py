@@ -292,8 +292,14 @@ def rows_table(by: dict[tuple[str, str], list[dict[str, Any]]], group: str) -> s
                 lines.append(f"| {row.title} | {implementation} | {len(runs)} | "
                              f"{_cell(runs, 'final_validation')} | {_best(runs)} | "
                              f"{_cell(runs, 'test')} | {_time(runs)} | "
-                             f"`{runs[0]['command']}` |")
+                             f"`{_as_shown(runs[0]['command'], row.dataset)}` |")
     return "\n".join(lines)
+
+
+def _as_shown(command: str, dataset: str) -> str:
+    """A stored command with its data where a reader's checkout has them (runs stored before
+    ``shown`` did this name the machine's own path)."""
+    return re.sub(r"--data[= ]\S+", f"--data={SHOWN[dataset]}", command)
 
 
 def tables(stored: dict[str, Any]) -> str:
@@ -303,7 +309,9 @@ def tables(stored: dict[str, Any]) -> str:
         by.setdefault((r["row"], r.get("implementation", "fnn")), []).append(r)
     return "\n\n".join([
         "### The book's chapter-3 runs, as distributions over 5 seeds\n\n" + book_table(by),
-        "### fnn on MNIST\n\n" + rows_table(by, "fnn") + "\n\n" + rows_table(by, "book"),
+        "### The book's rows, each implementation: time per run and command\n\n"
+        + rows_table(by, "book"),
+        "### fnn on MNIST\n\n" + rows_table(by, "fnn"),
         "### Fashion-MNIST\n\n" + rows_table(by, "fashion")])
 
 
