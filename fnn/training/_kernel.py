@@ -216,13 +216,12 @@ def _activate(z: Array, act: int, out: Array) -> None:
 
 
 @_jit
-def _mask(uniforms: Array, at: int, p: float, keep: Any, plain: Array, mask: Array,
-          out: Array) -> None:
-    """mask = (u ≥ p) / (1 - p) from the chunk's draws; out = plain · mask."""
+def _mask(uniforms: Array, p: float, keep: Any, plain: Array, mask: Array, out: Array) -> None:
+    """mask = (u ≥ p) / (1 - p) from the layer's draws; out = plain · mask."""
     plain, mask, out = _flat(plain), _flat(mask), _flat(out)
     zero = mask.dtype.type(0.0)
     for i in range(plain.shape[0]):
-        mask[i] = keep if uniforms[at + i] >= p else zero
+        mask[i] = keep if uniforms[i] >= p else zero
         out[i] = plain[i] * mask[i]
 
 
@@ -336,36 +335,39 @@ def _update(opt: int, flat: Array, grads: Array, m1: Array, m2: Array, c: Array,
     (``_gradient``), then the optimizer's formula (as ``fnn.optimizers``). c: 1/m, λ/n, λ₁/n,
     eta, mu, beta1, 1-beta1, beta2, 1-beta2, 1-beta1**t, 1-beta2**t, eps. One loop per
     optimizer and per (L2, L1), each without a branch, so that LLVM vectorizes every one."""
+    # slices indexed from 0: an index that starts at an arbitrary lo might be negative, and
+    # numba's wraparound check for it kept every loop scalar
+    p, g, m1, m2 = flat[lo:hi], grads[lo:hi], m1[lo:hi], m2[lo:hi]
     if l2 and l1:
-        _update_loop(opt, flat, grads, m1, m2, c, lo, hi, True, True)
+        _update_loop(opt, p, g, m1, m2, c, True, True)
     elif l2:
-        _update_loop(opt, flat, grads, m1, m2, c, lo, hi, True, False)
+        _update_loop(opt, p, g, m1, m2, c, True, False)
     elif l1:
-        _update_loop(opt, flat, grads, m1, m2, c, lo, hi, False, True)
+        _update_loop(opt, p, g, m1, m2, c, False, True)
     else:
-        _update_loop(opt, flat, grads, m1, m2, c, lo, hi, False, False)
+        _update_loop(opt, p, g, m1, m2, c, False, False)
 
 
 @_inlined
-def _update_loop(opt: int, flat: Array, grads: Array, m1: Array, m2: Array, c: Array, lo: int,
-                 hi: int, l2: bool, l1: bool) -> None:
+def _update_loop(opt: int, flat: Array, grads: Array, m1: Array, m2: Array, c: Array, l2: bool,
+                 l1: bool) -> None:
     inv_m, decay, kick, eta, mu = c[0], c[1], c[2], c[3], c[4]
     beta1, rest1, beta2, rest2, c1, c2, eps = c[5], c[6], c[7], c[8], c[9], c[10], c[11]
     one = c.dtype.type(1.0)
     if opt == 1:  # v ← μ·v - η·g; p ← p + v
-        for i in range(lo, hi):
+        for i in range(flat.shape[0]):
             g = _gradient(grads, flat, i, inv_m, decay, kick, one, l2, l1)
             v = mu * m1[i] - eta * g
             m1[i] = v
             flat[i] = flat[i] + v
     elif opt == 2:  # v ← μ·v - η·g; p ← p + (μ·v - η·g)
-        for i in range(lo, hi):
+        for i in range(flat.shape[0]):
             t = eta * _gradient(grads, flat, i, inv_m, decay, kick, one, l2, l1)
             v = mu * m1[i] - t
             m1[i] = v
             flat[i] = flat[i] + (mu * v - t)
     else:  # Adam
-        for i in range(lo, hi):
+        for i in range(flat.shape[0]):
             g = _gradient(grads, flat, i, inv_m, decay, kick, one, l2, l1)
             m = beta1 * m1[i] + rest1 * g
             v = beta2 * m2[i] + rest2 * (g * g)
@@ -421,7 +423,8 @@ def run_chunk(x: Array, y: Array, rows: Array, batch_sizes: Array, sizes: Array,
             elif drop:
                 plain = _view(p_all, at, m, k)
                 _activate(z, acts[l], plain)
-                _mask(uniforms, u_at, p_drop, keep, plain, _view(q_all, at, m, k), a)
+                _mask(uniforms[u_at:u_at + m * k], p_drop, keep, plain, _view(q_all, at, m, k),
+                      a)
                 u_at += m * k
             else:
                 _activate(z, acts[l], a)
