@@ -24,6 +24,7 @@ from fnn.augment import (
 from fnn.errors import ConfigError, DataError, FnnTypeError
 
 SIDE = 5  # small images keep the property tests fast; the maths is the same at 28
+NO_SCIPY = "scipy is not installed (the comparisons with scipy.ndimage; pip install scipy)"
 
 
 def _augmentations(side: int) -> st.SearchStrategy:
@@ -239,7 +240,7 @@ def test_simards_default_moves_pixels_about_one_and_a_half_pixels():
 @pytest.mark.parametrize(("sigma", "side"), [(4.0, 28), (1.0, 28), (0.3, 5), (6.0, 10),
                                              (0.0, 7)])
 def test_the_gaussian_matrix_is_scipys_gaussian_filter(sigma, side):
-    ndimage = pytest.importorskip("scipy.ndimage")
+    ndimage = pytest.importorskip("scipy.ndimage", reason=NO_SCIPY)
     fields = np.random.default_rng(0).random((3, side, side))
     ours = _gaussian_matrix(sigma, side) @ fields @ _gaussian_matrix(sigma, side).T
     theirs = (fields if sigma == 0 else
@@ -248,7 +249,7 @@ def test_the_gaussian_matrix_is_scipys_gaussian_filter(sigma, side):
 
 
 def test_displace_is_scipys_bilinear_map_coordinates_with_zeros_outside():
-    ndimage = pytest.importorskip("scipy.ndimage")
+    ndimage = pytest.importorskip("scipy.ndimage", reason=NO_SCIPY)
     rng = np.random.default_rng(0)
     x = rng.random((5, 784))
     dy, dx = rng.normal(0, 4, (2, 5, 28, 28))

@@ -17,6 +17,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.mark.parametrize("suffix", [".json", ".csv"])
 def test_plot_writes_a_png(tmp_path, capsys, suffix):
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (fnn[plot])")
     history = tmp_path / f"h{suffix}"
     assert main(["train", *FAST, "--monitor", "all", "--history", str(history)]) == 0
     assert main(["plot", str(history), "-o", str(tmp_path / "curves.png")]) == 0
