@@ -108,9 +108,9 @@ def test_an_undocumented_public_name_or_module_is_reported(tmp_path):
     assert problems == [
         "public module fnn.bare has no API page (a '::: fnn.bare' in docs/api/)",
         "fnn.f (function fnn.mod.f) has no docstring",
-        "fnn.mod.K.method (a public method) has no docstring",
         "module fnn.bare has no docstring",
-        "module fnn.bare has no __all__, so its public names are unknown"]
+        "module fnn.bare has no __all__, so its public names are unknown",
+        "fnn.mod.K.method (a public method) has no docstring"]
 
 
 def test_docstring_doctests_and_literal_blocks_become_code_blocks():

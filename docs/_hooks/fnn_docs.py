@@ -24,9 +24,10 @@ _FIGURES_MARKER = "<!-- fnn: learning curves -->"
 
 
 def public_modules(package: Any) -> Iterator[Any]:
-    """The package and each module below it whose path has no ``_name`` part (griffe objects)."""
+    """The package and each module below it whose path has no ``_name`` part (griffe objects),
+    depth first, by name (griffe lists modules in the file system's order)."""
     yield package
-    for module in package.modules.values():
+    for _, module in sorted(package.modules.items()):
         if not module.is_alias and not module.name.startswith("_"):
             yield from public_modules(module)
 
