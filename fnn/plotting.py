@@ -23,26 +23,39 @@ def require_matplotlib() -> None:
 def learning_curves(history: History, path: str | os.PathLike[str]) -> Path:
     """Draw cost and accuracy per epoch, training vs evaluation, into the image ``path``.
 
-    Unmonitored figures are left out; the image is written atomically.
+    Unmonitored figures are left out, and so is a panel with nothing to show (a run that
+    monitored only accuracy gets one panel, 5 inches wide rather than 10); the image is
+    written atomically.
     """
     import matplotlib as mpl  # noqa: PLC0415  (optional extra, imported where used)
     mpl.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, (cost_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-    for kind, style in (("training", "-"), ("evaluation", "--")):
-        for ax, field, scale in ((cost_ax, "cost", 1.0), (acc_ax, "accuracy", 100.0)):
-            points = [(r.epoch + 1, getattr(r, f"{kind}_{field}")) for r in history]
-            points = [(e, v * scale) for e, v in points if v is not None]
-            if points:
-                ax.plot(*zip(*points), style, marker=".", label=f"{kind} {field}")
-    for ax, label in ((cost_ax, "cost"), (acc_ax, "accuracy (%)")):
+    panels = [(field, label, _monitored(history, field, scale)) for field, label, scale in
+              (("cost", "cost", 1.0), ("accuracy", "accuracy (%)", 100.0))]
+    shown = [panel for panel in panels if panel[2]] or panels  # nothing at all: both, empty
+    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4), layout="constrained",
+                             squeeze=False)
+    for ax, (field, label, curves) in zip(axes[0], shown):
+        for kind, style, points in curves:
+            ax.plot(*zip(*points), style, marker=".", label=f"{kind} {field}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend()
     return _save(fig, path)
+
+
+def _monitored(history: History, field: str, scale: float) -> list[tuple[str, str, Any]]:
+    """(kind, line style, [(epoch, value), ...]) of each monitored ``kind_field`` series."""
+    series = []
+    for kind, style in (("training", "-"), ("evaluation", "--")):
+        points = [(r.epoch + 1, v * scale) for r in history
+                  if (v := getattr(r, f"{kind}_{field}")) is not None]
+        if points:
+            series.append((kind, style, points))
+    return series
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> Path:

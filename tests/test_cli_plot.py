@@ -25,6 +25,20 @@ def test_plot_writes_a_png(tmp_path, capsys, suffix):
     assert f"wrote {tmp_path / 'curves.png'}" in capsys.readouterr().out
 
 
+def _png_width(path) -> int:
+    return int.from_bytes(path.read_bytes()[16:20], "big")  # the IHDR chunk's width
+
+
+@pytest.mark.parametrize(("monitor", "width"), [("all", 1000), ("evaluation_accuracy", 500),
+                                                ("training_cost", 500)])
+def test_a_panel_is_drawn_only_for_what_was_monitored(tmp_path, monitor, width):
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (fnn[plot])")
+    history = tmp_path / "h.json"
+    assert main(["train", *FAST, "--monitor", monitor, "--history", str(history)]) == 0
+    assert main(["plot", str(history), "-o", str(tmp_path / "curves.png")]) == 0
+    assert _png_width(tmp_path / "curves.png") == width  # 100 dpi, 5 inches a panel
+
+
 def test_plot_without_matplotlib_is_a_clear_runtime_error(tmp_path, capsys, monkeypatch):
     history = tmp_path / "h.json"
     history.write_text('{"format": "fnn.history", "records": []}')
