@@ -25,9 +25,9 @@ settings; the test set is read once per finished run and never chooses anything.
 
 Every run is stored in ``bench/results/results.json`` (one entry per row, implementation and
 seed; rows can be run apart and re-run; ``--merge`` adds the runs of batches run in other
-checkouts). ``--table`` writes the tables in Markdown
-(``bench/results/table.md``, also printed) and the learning curves (``fnn plot`` of each fnn
-row's seed-0 history, ``docs/figures/ROW.png``). ``--smoke`` runs each row's commands for one
+checkouts). ``--table`` writes the tables in Markdown (``bench/results/table.md``, also
+printed, and into the README between its MARKERS) and the learning curves (``fnn plot`` of
+each fnn row's seed-0 history, ``docs/figures/ROW.png``). ``--smoke`` runs each row's commands for one
 epoch on 300 training and 100 held-out examples made from fnn's embedded sample, so the
 commands cannot rot (tests/test_results_smoke.py runs it; CI runs the tests).
 """
@@ -54,6 +54,9 @@ REPO = Path(__file__).resolve().parents[1]
 STORE = REPO / "bench" / "results" / "results.json"
 TABLE = REPO / "bench" / "results" / "table.md"
 FIGURES = REPO / "docs" / "figures"
+README = REPO / "README.md"
+MARKERS = ("<!-- results table: bench/results.py --table writes what follows -->",
+           "<!-- end of the results table -->")
 DATASETS = {"mnist": Path(os.environ.get("FNN_MNIST", REPO.parent / "shared" / "data" / "mnist"
                                          / "mnist.pkl.gz")),
             "fashion": Path(os.environ.get("FNN_FASHION_MNIST",
@@ -315,6 +318,18 @@ def tables(stored: dict[str, Any]) -> str:
         "### Fashion-MNIST\n\n" + rows_table(by, "fashion")])
 
 
+def with_table(readme: str, text: str) -> str:
+    """``readme`` with ``text`` between the MARKERS (unchanged without them).
+
+    >>> with_table(f"a\\n{MARKERS[0]}\\nold\\n{MARKERS[1]}\\nb", "new").splitlines()[3]
+    'new'
+    """
+    start, end = readme.find(MARKERS[0]), readme.find(MARKERS[1])
+    if start < 0 or end < start:
+        return readme
+    return f"{readme[:start + len(MARKERS[0])]}\n\n{text}\n\n{readme[end:]}"
+
+
 def figures(stored: dict[str, Any], out: Path) -> list[Path]:
     """``fnn plot`` of each fnn row's seed-0 history (needs matplotlib)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -423,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stored = _load()
         text = tables(stored)
         TABLE.write_text(text + "\n")
+        if README.exists():
+            README.write_text(with_table(README.read_text(), text))
         print(text)
         for png in figures(stored, FIGURES):
             print(f"wrote {png.relative_to(REPO)}")
