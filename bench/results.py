@@ -27,9 +27,9 @@ Every run is stored in ``bench/results/results.json`` (one entry per row, implem
 seed; rows can be run apart and re-run; ``--merge`` adds the runs of batches run in other
 checkouts). ``--table`` writes the tables in Markdown (``bench/results/table.md``, also
 printed, and into the README between its MARKERS) and the learning curves (``fnn plot`` of
-each fnn row's seed-0 history, ``docs/figures/ROW.png``). ``--smoke`` runs each row's commands for one
-epoch on 300 training and 100 held-out examples made from fnn's embedded sample, so the
-commands cannot rot (tests/test_results_smoke.py runs it; CI runs the tests).
+each fnn row's seed-0 history, ``docs/figures/ROW.png``). ``--smoke`` runs each row's
+commands for one epoch on 300 training and 100 held-out examples made from fnn's embedded
+sample, so the commands cannot rot (tests/test_results_smoke.py runs it; CI runs the tests).
 """
 
 from __future__ import annotations

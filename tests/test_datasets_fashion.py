@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from fnn.datasets import load_idx
+from fnn.datasets.idx import TRAIN_IMAGES
 
 FOLDER = Path(os.environ.get("FNN_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
 MISSING = (f"Fashion-MNIST is not in {FOLDER} "
@@ -22,8 +23,7 @@ MISSING = (f"Fashion-MNIST is not in {FOLDER} "
 
 @pytest.fixture(scope="module")
 def fashion():
-    if not (FOLDER / "train-images-idx3-ubyte.gz").exists() and not (
-            FOLDER / "train-images-idx3-ubyte").exists():
+    if not any((FOLDER / name).exists() for name in TRAIN_IMAGES):
         if os.environ.get("FNN_REQUIRE_FASHION"):
             pytest.fail(f"FNN_REQUIRE_FASHION is set but {MISSING}")
         pytest.skip(MISSING)

@@ -11,6 +11,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _results():
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import results
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    return results
+
+
 @pytest.mark.slow
 def test_every_results_command_runs_on_a_few_hundred_examples():
     pytest.importorskip("sklearn", reason="the Fashion-MNIST rows compare with scikit-learn "
@@ -19,24 +28,10 @@ def test_every_results_command_runs_on_a_few_hundred_examples():
                            "--jobs", "2"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     lines = done.stdout.splitlines()
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from results import ROWS
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    expected = {(name, implementation) for name, row in ROWS.items()
+    expected = {(name, implementation) for name, row in _results().ROWS.items()
                 for implementation in row.implementations}
     ran = {tuple(line.split()[:2]) for line in lines if " seed 0: final validation " in line}
     assert ran == expected
-
-
-def _results():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import results
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    return results
 
 
 def test_the_table_goes_between_the_readmes_markers_and_nowhere_else():
