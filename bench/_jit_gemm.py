@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from itertools import pairwise
 
 import numpy as np
 from _baselines import timed
@@ -62,3 +63,43 @@ def _operands(sizes: Sequence[int], m: int, dtype: type) -> tuple[np.ndarray, ..
 
     return (new(m, n0), new(n1, n0), new(m, n1), new(m, n1), new(n1, n0), new(m, n1),
             new(n2, n1), new(m, n2), new(m, n2), new(n2, n1), new(m, n1))
+
+
+# --------------------------------------------------------------------------- update alone
+
+UPDATE_CODES = {"momentum": 1, "nesterov": 2, "adam": 3}
+"""The compiled engine's optimizer codes (``fnn.training.compiled``) that have an update pass
+of their own; plain SGD's update is fused into the weight gradient's gemm."""
+
+
+@cache
+def _updates():
+    """A compiled loop calling the engine's own update pass ``count`` times."""
+    import numba
+
+    from fnn.training import _kernel
+
+    @numba.njit(cache=True)
+    def updates(count, opt, flat, grads, m1, m2, c):
+        for _ in range(count):
+            _kernel._update(opt, flat, grads, m1, m2, c, 0, flat.shape[0], True, False)
+
+    return updates
+
+
+def update_alone_epoch(sizes: Sequence[int], n: int, *, batch: int, dtype: type,
+                       optimizer: str) -> float:
+    """Seconds of only the compiled engine's update pass of ``optimizer`` (with L2) over all
+    parameters of ``sizes``, once per step of an epoch of ``n`` examples in batches of
+    ``batch``: the time an optimizer adds that no fusion with the products can hide."""
+    count = -(-n // batch)
+    total = sum(a * b + b for a, b in pairwise(sizes))
+    rng = np.random.default_rng(0)
+    flat, grads = (rng.standard_normal(total).astype(dtype) * s for s in (0.01, 0.001))
+    m1, m2 = np.zeros(total, dtype), np.zeros(total, dtype)
+    # 1/m, λ/n, λ₁/n, eta, mu, β₁, 1-β₁, β₂, 1-β₂, eta/(1-β₁ᵗ), 1/(1-β₂ᵗ), eps at t = 1000
+    c = np.array([1 / batch, 5 / n, 0.0, 1e-3, 0.9, 0.9, 0.1, 0.999, 1e-3,
+                  1e-3 / (1 - 0.9 ** 1000), 1 / (1 - 0.999 ** 1000), 1e-8], dtype)
+    code = UPDATE_CODES[optimizer]
+    _updates()(1, code, flat, grads, m1, m2, c)  # compiles, or loads the cache
+    return timed(lambda: _updates()(count, code, flat, grads, m1, m2, c))

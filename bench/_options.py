@@ -122,6 +122,16 @@ def _gemm_timers(sizes, batch: int, dtype) -> dict[Any, Callable[[], float]]:
     return timers
 
 
+def _update_timers(rows: tuple[str, ...], dtype) -> dict[Any, Callable[[], float]]:
+    """The compiled update pass alone, per optimizer row (when the compiled engine runs)."""
+    if not jit_available():
+        return {}
+    from _jit_gemm import UPDATE_CODES, update_alone_epoch
+    return {(row, "update"): (lambda row=row: update_alone_epoch(
+        SIZES, N_TRAIN, batch=BATCH, dtype=dtype, optimizer=row))
+        for row in rows if row in UPDATE_CODES}
+
+
 def _summary(samples: dict[Any, list[float]]) -> tuple[dict, dict]:
     best = {f"{row}|{engine}": min(v) for (row, engine), v in samples.items()}
     median = {f"{row}|{engine}": statistics.median(v) for (row, engine), v in samples.items()}
@@ -138,6 +148,7 @@ def time_options(dtype, rounds: int, rows: tuple[str, ...] = ROWS,
         (row, name): _epoch_timer(name, params, data, config)
         for row, config in configs.items() for name in _engines(row in reference_rows)}
     timers.update(_gemm_timers(SIZES, BATCH, dtype))
+    timers.update(_update_timers(rows, dtype))
     best, median = _summary(_round_robin(timers, rounds))
     peak = peak_gemm_rate(dtype)
     return {"rows": list(rows), "best": best, "median": median, "checks": checks,

@@ -100,6 +100,11 @@ def options_table(section: dict) -> str:
                      + _r(ratio(secs[0], floor), 10) + " | "
                      + f"{check['chosen']:<7}{_agree(check.get('jit_vs_numpy')):>10}"
                      + ("" if check["finite"] else "  (diverged: not finite)"))
+    alone = [(row, best[f"{row}|update"]) for row in section["rows"] if f"{row}|update" in best]
+    if alone and best.get(f"{base}|numba"):
+        lines.append("compiled update pass alone, once per step (no products): " + ", ".join(
+            f"{row} {secs:.3f} s = {secs / best[f'{base}|numba']:.2f} x plain SGD's epoch"
+            for row, secs in alone))
     return "\n".join(lines)
 
 

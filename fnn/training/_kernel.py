@@ -278,18 +278,13 @@ def _back(delta: Array, w: Array, below: Array, z: Array, plain: Array, act: int
 
 
 @_jit
-def _l1_kicks(w: Array, kick: Any, out: Array) -> None:
-    """out = kick·sgn w (before the update: network2's L1 term, as ``_network2_ops``)."""
+def _decay_and_kick(w: Array, decay: Any, kick: Any) -> None:
+    """w ← decay·w - kick·sgn w: network2's L2 and L1 terms in one pass, before the gemm
+    adds the gradient's part (beta 1). NumPy rounds ``decay·w - step·∇ - kick·sgn w`` in
+    another order: the engines agree within ``compiled.TOLERANCE``, not bit for bit."""
     one = w.dtype.type(1.0)
     for i in range(w.shape[0]):
-        out[i] = kick * _sign(w[i], one)
-
-
-@_jit
-def _subtract(a: Array, b: Array) -> None:
-    """a ← a - b."""
-    for i in range(a.shape[0]):
-        a[i] = a[i] - b[i]
+        w[i] = decay * w[i] - kick * _sign(w[i], one)
 
 
 @_jit
@@ -333,7 +328,7 @@ def _update(opt: int, flat: Array, grads: Array, m1: Array, m2: Array, c: Array,
             hi: int, l2: bool, l1: bool) -> None:
     """Momentum, Nesterov or Adam on ``flat[lo:hi]``, each number in one pass: its gradient
     (``_gradient``), then the optimizer's formula (as ``fnn.optimizers``). c: 1/m, λ/n, λ₁/n,
-    eta, mu, beta1, 1-beta1, beta2, 1-beta2, 1-beta1**t, 1-beta2**t, eps. One loop per
+    eta, mu, beta1, 1-beta1, beta2, 1-beta2, eta/(1-beta1**t), 1/(1-beta2**t), eps. One loop per
     optimizer and per (L2, L1), each without a branch, so that LLVM vectorizes every one."""
     # slices indexed from 0: an index that starts at an arbitrary lo might be negative, and
     # numba's wraparound check for it kept every loop scalar
@@ -352,7 +347,7 @@ def _update(opt: int, flat: Array, grads: Array, m1: Array, m2: Array, c: Array,
 def _update_loop(opt: int, flat: Array, grads: Array, m1: Array, m2: Array, c: Array, l2: bool,
                  l1: bool) -> None:
     inv_m, decay, kick, eta, mu = c[0], c[1], c[2], c[3], c[4]
-    beta1, rest1, beta2, rest2, c1, c2, eps = c[5], c[6], c[7], c[8], c[9], c[10], c[11]
+    beta1, rest1, beta2, rest2, step, r2, eps = c[5], c[6], c[7], c[8], c[9], c[10], c[11]
     one = c.dtype.type(1.0)
     if opt == 1:  # v ← μ·v - η·g; p ← p + v
         for i in range(flat.shape[0]):
@@ -366,14 +361,14 @@ def _update_loop(opt: int, flat: Array, grads: Array, m1: Array, m2: Array, c: A
             v = mu * m1[i] - t
             m1[i] = v
             flat[i] = flat[i] + (mu * v - t)
-    else:  # Adam
+    else:  # Adam, one division per number: η/(1-β₁ᵗ) and 1/(1-β₂ᵗ) are taken once a step
         for i in range(flat.shape[0]):
             g = _gradient(grads, flat, i, inv_m, decay, kick, one, l2, l1)
             m = beta1 * m1[i] + rest1 * g
             v = beta2 * m2[i] + rest2 * (g * g)
             m1[i] = m
             m2[i] = v
-            flat[i] = flat[i] + -(eta * (m / c1) / (math.sqrt(v / c2) + eps))
+            flat[i] = flat[i] + -(step * m / (math.sqrt(v * r2) + eps))
 
 
 @_jit
@@ -404,7 +399,8 @@ def run_chunk(x: Array, y: Array, rows: Array, batch_sizes: Array, sizes: Array,
     eta, mu, beta1, beta2, eps = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
     lmbda, l1, n, p_drop = hyper[5], hyper[6], hyper[7], hyper[8]
     n_weights = w_off[n_layers]
-    keep = dtype.type(1.0) / dtype.type(1.0 - p_drop) if drop else dtype.type(1.0)
+    one = dtype.type(1.0)
+    keep = one / dtype.type(1.0 - p_drop) if drop else one
     row, u_at, t = 0, 0, counter[0]
     for step in range(batch_sizes.shape[0]):
         m = batch_sizes[step]
@@ -444,12 +440,11 @@ def run_chunk(x: Array, y: Array, rows: Array, batch_sizes: Array, sizes: Array,
                     _times(_view(d_all, below, m, n_in), _view(q_all, below, m, n_in))
             _column_sums(delta, grads[b_off[l]:b_off[l] + k])
             if opt == 0:  # network2's update, the weights' part fused into the gemm
-                if l1 != 0:
-                    _l1_kicks(flat[w_off[l]:w_off[l + 1]], c[2],
-                              grads[w_off[l]:w_off[l + 1]])
-                _scaled_update(w, delta, a_in, -c[0], c[1], flags, dims, scalars)
-                if l1 != 0:
-                    _subtract(flat[w_off[l]:w_off[l + 1]], grads[w_off[l]:w_off[l + 1]])
+                if l1 != 0:  # sgn w of the weights before this step, as network2
+                    _decay_and_kick(flat[w_off[l]:w_off[l + 1]], c[1], c[2])
+                    _scaled_update(w, delta, a_in, -c[0], one, flags, dims, scalars)
+                else:
+                    _scaled_update(w, delta, a_in, -c[0], c[1], flags, dims, scalars)
             else:
                 np.dot(delta.T, a_in, grads[w_off[l]:w_off[l + 1]].reshape((k, n_in)))
         if opt == 0:
@@ -459,7 +454,7 @@ def run_chunk(x: Array, y: Array, rows: Array, batch_sizes: Array, sizes: Array,
             t += 1
             c[0], c[1], c[2], c[3], c[4] = 1.0 / m, lmbda / n, l1 / n, eta, mu
             c[5], c[6], c[7], c[8] = beta1, 1 - beta1, beta2, 1 - beta2
-            c[9], c[10], c[11] = 1 - beta1 ** t, 1 - beta2 ** t, eps
+            c[9], c[10], c[11] = eta / (1 - beta1 ** t), 1 / (1 - beta2 ** t), eps
             _update(opt, flat, grads, m1, m2, c, 0, n_weights, lmbda != 0, l1 != 0)
             _update(opt, flat, grads, m1, m2, c, n_weights, flat.shape[0], False, False)
         row += m
