@@ -67,9 +67,11 @@ def _operands(sizes: Sequence[int], m: int, dtype: type) -> tuple[np.ndarray, ..
 
 # --------------------------------------------------------------------------- update alone
 
-UPDATE_CODES = {"momentum": 1, "nesterov": 2, "adam": 3}
-"""The compiled engine's optimizer codes (``fnn.training.compiled``) that have an update pass
-of their own; plain SGD's update is fused into the weight gradient's gemm."""
+def update_codes() -> dict[str, int]:
+    """The compiled engine's optimizer codes (``fnn.training.compiled``) of the optimizers
+    with an update pass of their own (plain SGD's, code 0, is fused into the gemm)."""
+    from fnn.training.compiled import _OPTIMIZERS
+    return {name: code for name, code in _OPTIMIZERS.items() if code}
 
 
 @cache
@@ -100,6 +102,6 @@ def update_alone_epoch(sizes: Sequence[int], n: int, *, batch: int, dtype: type,
     # 1/m, λ/n, λ₁/n, eta, mu, β₁, 1-β₁, β₂, 1-β₂, eta/(1-β₁ᵗ), 1/(1-β₂ᵗ), eps at t = 1000
     c = np.array([1 / batch, 5 / n, 0.0, 1e-3, 0.9, 0.9, 0.1, 0.999, 1e-3,
                   1e-3 / (1 - 0.9 ** 1000), 1 / (1 - 0.999 ** 1000), 1e-8], dtype)
-    code = UPDATE_CODES[optimizer]
+    code = update_codes()[optimizer]
     _updates()(1, code, flat, grads, m1, m2, c)  # compiles, or loads the cache
     return timed(lambda: _updates()(count, code, flat, grads, m1, m2, c))

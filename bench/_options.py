@@ -126,10 +126,10 @@ def _update_timers(rows: tuple[str, ...], dtype) -> dict[Any, Callable[[], float
     """The compiled update pass alone, per optimizer row (when the compiled engine runs)."""
     if not jit_available():
         return {}
-    from _jit_gemm import UPDATE_CODES, update_alone_epoch
+    from _jit_gemm import update_alone_epoch, update_codes
     return {(row, "update"): (lambda row=row: update_alone_epoch(
         SIZES, N_TRAIN, batch=BATCH, dtype=dtype, optimizer=row))
-        for row in rows if row in UPDATE_CODES}
+        for row in rows if row in update_codes()}
 
 
 def _summary(samples: dict[Any, list[float]]) -> tuple[dict, dict]:

@@ -101,9 +101,10 @@ def options_table(section: dict) -> str:
                      + f"{check['chosen']:<7}{_agree(check.get('jit_vs_numpy')):>10}"
                      + ("" if check["finite"] else "  (diverged: not finite)"))
     alone = [(row, best[f"{row}|update"]) for row in section["rows"] if f"{row}|update" in best]
-    if alone and best.get(f"{base}|numba"):
+    plain_jit = best.get(f"{base}|numba")
+    if alone and plain_jit:
         lines.append("compiled update pass alone, once per step (no products): " + ", ".join(
-            f"{row} {secs:.3f} s = {secs / best[f'{base}|numba']:.2f} x plain SGD's epoch"
+            f"{row} {secs:.3f} s = {secs / plain_jit:.2f} x plain SGD's epoch"
             for row, secs in alone))
     return "\n".join(lines)
 

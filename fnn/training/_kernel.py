@@ -440,11 +440,11 @@ def run_chunk(x: Array, y: Array, rows: Array, batch_sizes: Array, sizes: Array,
                     _times(_view(d_all, below, m, n_in), _view(q_all, below, m, n_in))
             _column_sums(delta, grads[b_off[l]:b_off[l] + k])
             if opt == 0:  # network2's update, the weights' part fused into the gemm
+                decay = c[1]
                 if l1 != 0:  # sgn w of the weights before this step, as network2
-                    _decay_and_kick(flat[w_off[l]:w_off[l + 1]], c[1], c[2])
-                    _scaled_update(w, delta, a_in, -c[0], one, flags, dims, scalars)
-                else:
-                    _scaled_update(w, delta, a_in, -c[0], c[1], flags, dims, scalars)
+                    _decay_and_kick(flat[w_off[l]:w_off[l + 1]], decay, c[2])
+                    decay = one
+                _scaled_update(w, delta, a_in, -c[0], decay, flags, dims, scalars)
             else:
                 np.dot(delta.T, a_in, grads[w_off[l]:w_off[l + 1]].reshape((k, n_in)))
         if opt == 0:
